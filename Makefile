@@ -1,0 +1,73 @@
+# otnb: every target sets itself up (virtual environment, torch, the package) before it runs.
+#   make test   -> the whole test suite: notebooks in fast test mode + pytest
+#   make docs   -> execute every notebook at full quality, then build the docs pages
+# Variables: VENV (default .venv), PYTHON (to create it), TORCH (the torch requirement installed
+# when the environment has no torch yet; default torch==2.13.0, a CUDA build from PyPI on Linux
+# GPU machines, the CPU wheel where only that is on disk), TORCH_INDEX (an extra --index-url for torch).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.otnb-installed
+NBS := $(sort $(wildcard nbs/*.ipynb nbs/tutorials/*.ipynb))
+
+.PHONY: install test test-nbs test-py check sync readme proc docs-check run-notebooks docs site bench clean
+
+install: $(STAMP)
+
+# Torch first and alone, then the package against a constraints file that pins the installed torch,
+# so that no later requirement can swap it for another (multi-GB) build.
+$(STAMP): settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import torch' 2>/dev/null || \
+	  $(BIN)/python -m pip install --disable-pip-version-check -q $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	@$(BIN)/python -c 'import torch; print("torch==" + torch.__version__)' > $(VENV)/torch-constraint.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q -c $(VENV)/torch-constraint.txt -e ".[dev]"
+	@touch $(STAMP)
+
+# ---- tests -----------------------------------------------------------------------------------
+test: test-nbs test-py
+
+test-nbs: install
+	OTNB_TEST=1 $(BIN)/nbdev_test --n_workers 2 --timing
+
+test-py: install
+	OTNB_TEST=1 $(BIN)/python -m pytest tests -q
+
+# notebooks clean, library exported, README current: what CI requires of a commit
+check: install
+	$(BIN)/python tools/check_sync.py
+
+# ---- docs ------------------------------------------------------------------------------------
+# nbdev's processing of nbs/ into _proc/ (reads _quarto.yml through the nbs/_quarto.yml symlink)
+proc: install
+	$(BIN)/nbdev_proc_nbs
+
+readme: proc
+	$(BIN)/python tools/readme.py _proc/index.ipynb README.md
+
+# the docs build as far as a machine without Quarto can take it
+docs-check: proc
+	$(BIN)/python tools/check_docs.py
+
+# run every notebook at full quality and store its outputs (figures) in place
+run-notebooks: install
+	OTNB_TEST=0 $(BIN)/python tools/run_notebooks.py $(NBS)
+	$(BIN)/nbdev_clean
+
+docs: run-notebooks readme site
+
+# the site: Quarto (nbdev_docs) where it exists, else nbconvert HTML pages in _docs/
+site: proc
+	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; \
+	else echo "Quarto not found: rendering the processed notebooks with nbconvert into _docs/"; \
+	  $(BIN)/python tools/check_docs.py --out _docs; fi
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf _proc _docs

@@ -1,0 +1,61 @@
+"""Check the docs build as far as a machine without Quarto can take it (run after nbdev_proc_nbs).
+
+1. nbdev read the top-level _quarto.yml (the processed copy in _proc/ is that file);
+2. the sidebar of _quarto.yml lists every notebook in nbs/, and only existing ones;
+3. every processed page renders to HTML with nbconvert (written to --out, default a temp folder);
+4. README.md is what tools/readme.py makes of the processed index.
+"""
+import argparse, sys, tempfile
+from pathlib import Path
+import nbformat, yaml
+from nbconvert import HTMLExporter
+
+sys.path.insert(0, str(Path(__file__).parent))
+from readme import readme_text
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--out', default=None, help='folder for the HTML pages (kept); a temp folder if omitted')
+args = ap.parse_args()
+root = Path('.').resolve()
+proc, nbs = root / '_proc', root / 'nbs'
+problems = []
+
+# 1. the one config
+top = (root / '_quarto.yml').read_text()
+if not (nbs / '_quarto.yml').is_symlink() or (nbs / '_quarto.yml').resolve() != (root / '_quarto.yml'):
+    problems.append('nbs/_quarto.yml must be a symlink to ../_quarto.yml')
+if not (proc / '_quarto.yml').exists() or (proc / '_quarto.yml').read_text() != top:
+    problems.append('_proc/_quarto.yml is not the top-level _quarto.yml: nbdev did not read it')
+
+# 2. sidebar <-> notebooks
+def entries(items):
+    for it in items:
+        if isinstance(it, str): yield it
+        elif isinstance(it, dict):
+            if 'href' in it: yield it['href']
+            yield from entries(it.get('contents', []))
+side = set(entries(yaml.safe_load(top)['website']['sidebar']['contents']))
+notebooks = {str(p.relative_to(nbs)) for p in nbs.rglob('*.ipynb')
+             if not any(part.startswith(('.', '_')) for part in p.relative_to(nbs).parts)}
+for nb in sorted(notebooks - side): problems.append(f'{nb} is missing from the sidebar in _quarto.yml')
+for nb in sorted(side - notebooks): problems.append(f'the sidebar lists {nb}, which does not exist')
+
+# 3. every processed page renders
+out = Path(args.out) if args.out else Path(tempfile.mkdtemp())
+exporter = HTMLExporter()
+for nb in sorted(notebooks):
+    src = proc / nb
+    if not src.exists(): problems.append(f'{nb} was not processed into _proc/'); continue
+    try:
+        html, _ = exporter.from_notebook_node(nbformat.read(src, as_version=4))
+        dst = (out / nb).with_suffix('.html'); dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(html)
+    except Exception as e: problems.append(f'{nb} does not render to HTML: {e!r}')
+
+# 4. README in sync
+if (root / 'README.md').read_text() != readme_text(proc / 'index.ipynb'):
+    problems.append('README.md is stale: run `make readme` and commit it')
+
+if problems:
+    print('docs check failed:\n  ' + '\n  '.join(problems)); sys.exit(1)
+print(f'docs check passed: {len(notebooks)} pages rendered to {out}, sidebar complete, README current')
