@@ -44,7 +44,7 @@ check: install
 # ---- docs ------------------------------------------------------------------------------------
 # nbdev's processing of nbs/ into _proc/ (reads _quarto.yml through the nbs/_quarto.yml symlink)
 proc: install
-	$(BIN)/nbdev_proc_nbs
+	$(BIN)/python tools/proc_docs.py
 
 readme: proc
 	$(BIN)/python tools/readme.py _proc/index.ipynb README.md

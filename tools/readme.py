@@ -23,7 +23,7 @@ def readme_text(nb_path):
     nb.cells = cells
     body, res = MarkdownExporter().from_notebook_node(nb)
     if res.get('outputs'): raise SystemExit('index.ipynb must not produce images: the README has no place for them')
-    text = '<!-- Generated from nbs/index.ipynb by `make readme`; do not edit by hand. -->\n\n' + body.strip() + '\n'
+    text = body.strip() + '\n'
     return text
 
 if __name__ == '__main__':
