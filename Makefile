@@ -23,7 +23,7 @@ install: $(STAMP)
 $(STAMP): settings.ini setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c 'import torch' 2>/dev/null || \
-	  $(BIN)/python -m pip install --disable-pip-version-check -q $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	  $(BIN)/python -m pip install --disable-pip-version-check -q $(TORCH) numpy $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	@$(BIN)/python -c 'import torch; print("torch==" + torch.__version__)' > $(VENV)/torch-constraint.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q -c $(VENV)/torch-constraint.txt -e ".[dev]"
 	@touch $(STAMP)
