@@ -31,8 +31,9 @@ $(STAMP): settings.ini setup.py
 # ---- tests -----------------------------------------------------------------------------------
 test: test-nbs test-py
 
+# two notebook workers on two cores: one BLAS/OpenMP thread each, or they oversubscribe the cores
 test-nbs: install
-	OTNB_TEST=1 $(BIN)/nbdev_test --n_workers 2 --timing
+	OTNB_TEST=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 test-py: install
 	OTNB_TEST=1 $(BIN)/python -m pytest tests -q
