@@ -4,7 +4,6 @@
 
 # %% ../nbs/02_gaussian.ipynb #889dfbc9
 from __future__ import annotations
-import math
 import torch
 from .core import check_vector, check_spd, check_positive
 
@@ -60,7 +59,7 @@ def gaussian_ot_map(m0, # mean of μ, shape `(d,)`
     return A.to(dtype), (m1 - A @ m0).to(dtype)
 
 # %% ../nbs/02_gaussian.ipynb #4df1d8f9
-def _entropic_cross_cov(m0, S0, m1, S1, eps):
+def _entropic_cross_cov(S0, S1, eps):
     d = S0.shape[0]
     I = torch.eye(d, dtype=S0.dtype, device=S0.device)
     r0, ir0 = sqrtm_psd(S0), _inv_sqrtm_pd(S0)
@@ -78,7 +77,7 @@ def gaussian_entropic_plan(m0, # mean of μ, shape `(d,)`
     "Mean `(2d,)` and covariance `(2d, 2d)` of the entropic OT plan between N(m0, S0) and N(m1, S1)."
     eps = check_positive(eps, 'eps')
     m0, S0, m1, S1, dtype = _gauss_args(m0, S0, m1, S1)
-    C = _entropic_cross_cov(m0, S0, m1, S1, eps)
+    C = _entropic_cross_cov(S0, S1, eps)
     cov = torch.cat([torch.cat([S0, C], 1), torch.cat([C.mT, S1], 1)], 0)
     return torch.cat([m0, m1]).to(dtype), (0.5 * (cov + cov.mT)).to(dtype)
 
@@ -88,7 +87,7 @@ def gaussian_entropic_conditional(m0, S0, m1, S1, # the two Gaussians, as in `ga
     "`(K, c, Sc)`: under the entropic plan, y | x ~ N(K x + c, Sc)."
     eps = check_positive(eps, 'eps')
     m0, S0, m1, S1, dtype = _gauss_args(m0, S0, m1, S1)
-    C = _entropic_cross_cov(m0, S0, m1, S1, eps)
+    C = _entropic_cross_cov(S0, S1, eps)
     K = torch.linalg.solve(S0, C).mT
     Sc = S1 - K @ C
     return K.to(dtype), (m1 - K @ m0).to(dtype), (0.5 * (Sc + Sc.mT)).to(dtype)
@@ -105,7 +104,7 @@ def gaussian_sb_marginal(m0, S0, m1, S1, # the endpoint Gaussians N(m0, S0) at t
     t_ = torch.as_tensor(t, dtype=torch.float64, device=m0.device)
     if t_.ndim > 1: raise ValueError(f"t must be a float or a 1D tensor, got shape {tuple(t_.shape)}")
     if ((t_ < 0) | (t_ > T)).any() or not torch.isfinite(t_).all(): raise ValueError(f"t must lie in [0, T=[{T}]")
-    C = _entropic_cross_cov(m0, S0, m1, S1, 2 * sigma ** 2 * T)
+    C = _entropic_cross_cov(S0, S1, 2 * sigma ** 2 * T)
     s = (t_ / T)[..., None, None]
     I = torch.eye(m0.shape[0], dtype=torch.float64, device=m0.device)
     mean = (1 - s[..., 0]) * m0 + s[..., 0] * m1

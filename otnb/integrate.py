@@ -4,7 +4,6 @@
 
 # %% ../nbs/05_integrate.ipynb #93b1a75e
 from __future__ import annotations
-import math
 import torch
 import torchdiffeq, torchsde
 from .core import check_int, check_positive, make_generator

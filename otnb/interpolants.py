@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 from torch import nn
-from .core import check_samples, check_int, check_positive, check_vector, check_spd, make_generator, device_of
+from .core import check_samples, check_int, check_positive, check_spd, make_generator, device_of
 from .data import as_sampler
 from .nets import SimplexMLP
 from .integrate import odeint, sdeint

@@ -4,7 +4,6 @@
 
 # %% ../nbs/03_metrics.ipynb #6777595a
 from __future__ import annotations
-import math
 import torch, ot
 from .core import check_samples, check_same_dim, check_positive, check_int, make_generator
 from .gaussian import gaussian_w2

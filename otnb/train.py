@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #4512614d
 from __future__ import annotations
-import math, copy
+import math
 from contextlib import contextmanager
 from pathlib import Path
 import torch
