@@ -8,13 +8,14 @@ import math
 import torch
 from torch import nn
 from .core import check_samples, check_int, check_positive, check_spd, make_generator, device_of
-from .data import as_sampler
+from .data import as_sampler, _place
+from .metrics import ot_pairing
 from .nets import SimplexMLP
 from .integrate import odeint, sdeint
 from .train import Estimator, EMA, train
 
 # %% auto #0
-__all__ = ['edge', 'velocity', 'gaussian_fields', 'MultimarginalInterpolant', 'FourierPath', 'path_cost_samples',
+__all__ = ['edge', 'polyline', 'velocity', 'gaussian_fields', 'MultimarginalInterpolant', 'FourierPath', 'path_cost_samples',
            'gaussian_path_cost', 'optimize_path']
 
 # %% ../nbs/10_interpolants.ipynb #c103ce59
@@ -25,6 +26,21 @@ def edge(i: int, j: int, n_vertices: int):
     def path(t: torch.Tensor) -> torch.Tensor:
         eye = torch.eye(n_vertices, dtype=t.dtype, device=t.device)
         return (1 - t)[:, None] * eye[i] + t[:, None] * eye[j]
+    return path
+
+def polyline(points # simplex points `(m, K+1)`, m ≥ 2, visited at t = 0, 1/(m-1), ..., 1
+            ):
+    "The piecewise-straight path through `points`, at constant speed on each of the m-1 segments."
+    points = torch.as_tensor(points)
+    if points.ndim != 2 or len(points) < 2: raise ValueError(f"points must have shape (m, K+1) with m >= 2, got {tuple(points.shape)}")
+    if (points < 0).any() or not torch.allclose(points.sum(1), torch.ones(len(points), dtype=points.dtype), atol=1e-6):
+        raise ValueError("points must lie on the simplex (non-negative rows that sum to 1)")
+    def path(t: torch.Tensor) -> torch.Tensor:
+        p = points.to(t)
+        s = t * (len(p) - 1)
+        k = s.detach().floor().clamp(0, len(p) - 2).long()
+        f = (s - k)[:, None]
+        return (1 - f) * p[k] + f * p[k + 1]
     return path
 
 def velocity(path, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,9 +69,41 @@ def _project(g_raw: torch.Tensor, alpha: torch.Tensor, x: torch.Tensor) -> torch
     resid = x - (alpha[..., None] * g_raw).sum(1)
     return g_raw + alpha[..., None] * (resid / (alpha ** 2).sum(1, keepdim=True))[:, None, :]
 
+def _coupled_draw(samplers, coupling, n_marginals):
+    "draw(n, generator) -> `(n, K, d)` tuples of the data marginals from the chosen coupling."
+    if callable(coupling):
+        if samplers is not None: raise ValueError("samplers must be None when coupling is a joint sampler")
+        def draw(n, generator):
+            x = coupling(n, generator=generator)
+            if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[:2] != (n, n_marginals):
+                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise ValueError(f"coupling({n}) must return a tensor of shape ({n}, {n_marginals}, d), got {got}")
+            return x
+        return draw
+    if coupling not in ('independent', 'ot', 'paired'):
+        raise ValueError(f"coupling must be 'independent', 'ot', 'paired' or a callable joint sampler, got {coupling!r}")
+    if samplers is None: raise ValueError("samplers are needed (one per data marginal)")
+    if len(samplers) != n_marginals:
+        raise ValueError(f"samplers must have one entry per data marginal ({n_marginals}), got {len(samplers)}")
+    if coupling == 'paired':
+        data = [check_samples(s, f'samplers[{k}]') for k, s in enumerate(samplers)]
+        if len({len(x) for x in data}) != 1: raise ValueError(f"coupling='paired' needs tensors with equal row counts, got {[len(x) for x in data]}")
+        def draw(n, generator):
+            idx = torch.randint(len(data[0]), (n,), generator=generator, device=_place(generator, data[0].device))
+            return torch.stack([x[idx.to(x.device)].to(data[0]) for x in data], 1)
+        return draw
+    samplers = [as_sampler(s, f'samplers[{k}]') for k, s in enumerate(samplers)]
+    def draw(n, generator):
+        xs = [s(n, generator=generator) for s in samplers]
+        xs = [x.to(xs[0]) for x in xs]
+        if len({x.shape[1] for x in xs}) != 1: raise ValueError(f"samplers must share one dimension, got {[x.shape[1] for x in xs]}")
+        if coupling == 'ot': xs = xs[:1] + [x[ot_pairing(xs[0], x)] for x in xs[1:]]
+        return torch.stack(xs, 1)
+    return draw
+
 def _sample_alpha(n, n_vertices, edge_prob, generator, device, dtype):
     "α from the mixture: a uniform point on a uniform edge w.p. edge_prob, else Dirichlet(1, ..., 1)."
-    gdev = generator.device if generator is not None else device
+    gdev = _place(generator, device)
     # Exp(1) draws normalised -> Dirichlet(1); -log1p(-u) with u in [0, 1) is finite (-log(u) is inf at u = 0)
     e = -torch.log1p(-torch.rand(n, n_vertices, generator=generator, device=gdev))
     alpha = e / e.sum(1, keepdim=True)
@@ -98,43 +146,42 @@ class MultimarginalInterpolant(Estimator):
         raw = self.net(alpha, x).reshape(x.shape[0], self.n_vertices, self.dim)
         return _project(raw, alpha, x)
 
-    def _draw(self, samplers, n, generator, like):
-        xs = [s(n, generator=generator).to(like) for s in samplers]
-        if self.gaussian_base:
-            gdev = generator.device if generator is not None else like.device
-            xs = [torch.randn(n, self.dim, generator=generator, device=gdev).to(like)] + xs
-        return torch.stack(xs, 1)                                       # (n, K+1, d)
+    def _draw(self, draw, n, generator, like):
+        xs = draw(n, generator).to(like)                                # (n, K, d) data tuples
+        if xs.shape[2] != self.dim: raise ValueError(f"samplers must produce dimension {self.dim}, got {xs.shape[2]}")
+        if self.gaussian_base:                                          # always independent of the data
+            z = torch.randn(n, 1, self.dim, generator=generator, device=_place(generator, like.device)).to(like)
+            xs = torch.cat([z, xs], 1)
+        return xs                                                       # (n, K+1, d)
 
     def loss(self, xk: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         "The quadratic objective: mean over rows of Σ_k |g_k(α, x(α)) - x_k|²."
         x = (alpha[..., None] * xk).sum(1)
         return ((self.g(alpha, x) - xk) ** 2).sum((1, 2)).mean()
 
-    def fit(self, samplers, # one sampler or tensor `(N, d)` per data marginal, in vertex order
+    def fit(self, samplers, # one sampler or tensor `(N, d)` per data marginal, in vertex order (None for a joint sampler)
             n_steps: int = 5000, # optimisation steps
             batch_size: int = 512, # tuples (x_0, ..., x_K) per step
             lr: float = 2e-3, # Adam learning rate (cosine decay)
             edge_prob: float = 0.5, # fraction of α drawn on edges
+            coupling='independent', # 'independent', 'ot' (minibatch OT), 'paired' (rows correspond), or f(n, generator) -> (n, K, d)
             ema_decay: float = 0.999, # EMA of the weights, used after fitting
             seed=0, # seed for batches and α
             progress: bool = True, # show a progress bar
            ):
-        "Learn the fields on minibatches of independent tuples and random α; returns self."
-        samplers = [as_sampler(s, f'samplers[{k}]') for k, s in enumerate(samplers)]
-        if len(samplers) != self.n_marginals:
-            raise ValueError(f"samplers must have one entry per data marginal ({self.n_marginals}), got {len(samplers)}")
+        "Learn the fields on minibatches of coupled tuples and random α; returns self."
+        draw = _coupled_draw(samplers, coupling, self.n_marginals)
         if not 0 <= edge_prob <= 1: raise ValueError(f"edge_prob must be in [0, 1], got {edge_prob}")
         p = next(self.parameters())
         g = make_generator(seed, p.device)
         self.ema = EMA(self.net, ema_decay)
         def step():
-            xk = self._draw(samplers, batch_size, g, p)
-            if xk.shape[2] != self.dim: raise ValueError(f"samplers must produce dimension {self.dim}, got {xk.shape[2]}")
+            xk = self._draw(draw, batch_size, g, p)
             alpha = _sample_alpha(batch_size, self.n_vertices, edge_prob, g, p.device, p.dtype)
             return self.loss(xk, alpha)
         train(step, self.net, n_steps, lr=lr, ema=self.ema, progress=progress, desc='interpolant', history=self.log('loss'))
         self.ema.copy_to(self.net)
-        self._samplers = samplers
+        self._coupled = draw
         return self
 
     def _path(self, path, x):
@@ -171,18 +218,19 @@ class MultimarginalInterpolant(Estimator):
         return ((e[1:] + e[:-1]) / 2).mean()
 
     def optimize_path(self, i: int, j: int, # endpoints: vertex indices
-                      samplers=None, # the data samplers (default: those given to `fit`)
+                      samplers=None, coupling='independent', # the data and coupling (default: those given to `fit`)
                       n_modes: int = 4, n_steps: int = 300, lr: float = 0.1, # path parametrisation and optimiser
                       n_t: int = 16, batch: int = 256, # random times and coupling samples per step
                       seed=0, progress: bool = False) -> FourierPath:
         "A path from vertex i to vertex j minimising the kinetic cost with the fields frozen."
-        samplers = [as_sampler(s, f'samplers[{k}]') for k, s in enumerate(samplers)] if samplers is not None else getattr(self, '_samplers', None)
-        if samplers is None: raise ValueError("samplers are needed (the model was not fitted in this session)")
+        if samplers is None and not callable(coupling): draw = getattr(self, '_coupled', None)
+        else: draw = _coupled_draw(samplers, coupling, self.n_marginals)
+        if draw is None: raise ValueError("samplers are needed (the model was not fitted in this session)")
         p = next(self.parameters())
         gen = make_generator(seed, p.device)
         self.net.requires_grad_(False)
         try:
-            path = optimize_path(lambda pth, g: path_cost_samples(self.g, lambda n: self._draw(samplers, n, gen, p), pth, n_t, batch, g),
+            path = optimize_path(lambda pth, g: path_cost_samples(self.g, lambda n: self._draw(draw, n, gen, p), pth, n_t, batch, g),
                                  i, j, self.n_vertices, n_modes, n_steps, lr, seed, progress)
         finally: self.net.requires_grad_(True)
         return path.to(p.device)

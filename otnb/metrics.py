@@ -9,7 +9,7 @@ from .core import check_samples, check_same_dim, check_positive, check_int, make
 from .gaussian import gaussian_w2
 
 # %% auto #0
-__all__ = ['w2', 'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
+__all__ = ['w2', 'ot_pairing', 'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -29,6 +29,17 @@ def w2(x, # samples of μ, shape `(n, d)`
         raise ValueError(f"x and y have {len(x)} and {len(y)} points, more than max_points={max_points}; subsample or raise max_points")
     val = ot.emd2(ot.unif(len(x), type_as=x), ot.unif(len(y), type_as=y), ot.dist(x, y), numItermax=10_000_000).clamp(min=0)
     return val if squared else val.sqrt()
+
+# %% ../nbs/03_metrics.ipynb #edaa9edb
+def ot_pairing(x, # samples, shape `(n, d)`
+               y, # samples, shape `(n, d)`, the same n
+              ) -> torch.Tensor:
+    "The permutation `p` `(n,)` for which the pairs `(x[i], y[p[i]])` form an exact OT coupling (squared cost)."
+    x, y = _pair(x, y)
+    if len(x) != len(y): raise ValueError(f"x and y must have the same number of points, got {len(x)} and {len(y)}")
+    x, y = x.detach(), y.detach()
+    plan = ot.emd(ot.unif(len(x), type_as=x), ot.unif(len(y), type_as=y), ot.dist(x, y), numItermax=10_000_000)
+    return plan.argmax(1)                                           # a permutation matrix: one 1/n per row
 
 # %% ../nbs/03_metrics.ipynb #439e221b
 def _entropic_ot(x, y, eps, max_iter):

@@ -4,7 +4,7 @@ import pytest, torch
 from otnb.core import check_samples, check_positive, make_generator
 from otnb.data import Gaussian, GaussianMixture, as_sampler, random_spd, moons
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
-from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, l2_uvp
+from otnb.metrics import w2, ot_pairing, sinkhorn_divergence, sliced_w2, mmd, energy_distance, l2_uvp
 from otnb.integrate import odeint, sdeint
 from otnb.nets import MLP, TimeMLP
 from otnb.train import train, EMA
@@ -12,7 +12,7 @@ from otnb.train import train, EMA
 I2, z2 = torch.eye(2), torch.zeros(2)
 nan_x = torch.tensor([[0., float('nan')], [1., 1.]])
 
-@pytest.mark.parametrize('fn', [w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance])
+@pytest.mark.parametrize("fn", [w2, ot_pairing, sinkhorn_divergence, sliced_w2, mmd, energy_distance])
 class TestMetricInputs:
     def test_mismatched_dims(self, fn):
         with pytest.raises(ValueError, match='x and y must have the same dimension'): fn(torch.zeros(5, 2), torch.zeros(5, 3))

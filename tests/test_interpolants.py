@@ -2,7 +2,7 @@
 import torch, pytest
 from otnb.core import make_generator
 from otnb.data import moons, eight_gaussians
-from otnb.interpolants import MultimarginalInterpolant, gaussian_fields, edge, FourierPath, velocity
+from otnb.interpolants import MultimarginalInterpolant, gaussian_fields, edge, FourierPath, velocity, polyline
 
 def small(**kw): return MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1, **kw)
 
@@ -18,6 +18,12 @@ def test_bad_input():
     with pytest.raises(ValueError, match='score needs alpha_0 > 0'): m.score(torch.tensor([0., .5, .5]), torch.zeros(3, 2))
     with pytest.raises(ValueError, match='score needs gaussian_base=True'): small(gaussian_base=False).score(torch.tensor([.5, .5]), torch.zeros(3, 2))
     with pytest.raises(ValueError, match='i and j must be different'): FourierPath(1, 1, 3)
+    with pytest.raises(ValueError, match="coupling must be 'independent'"): m.fit([moons, moons], n_steps=1, coupling='sinkhorn')
+    with pytest.raises(ValueError, match='equal row counts'): m.fit([torch.zeros(5, 2), torch.zeros(6, 2)], n_steps=1, coupling='paired')
+    with pytest.raises(ValueError, match='samplers must be None'): m.fit([moons, moons], n_steps=1, coupling=lambda n, generator: torch.zeros(n, 2, 2))
+    with pytest.raises(ValueError, match=r'must return a tensor of shape \(4, 2, d\)'): m.fit(None, n_steps=1, batch_size=4, coupling=lambda n, generator: torch.zeros(n, 2))
+    with pytest.raises(ValueError, match='samplers must produce dimension 2'): m.fit([torch.zeros(5, 3), torch.zeros(5, 3)], n_steps=1, coupling='paired')
+    with pytest.raises(ValueError, match='points must lie on the simplex'): polyline(torch.tensor([[2., -1., 0.], [0., 0., 1.]]))
     with pytest.raises(ValueError, match='covs must have one matrix per mean'): gaussian_fields(torch.zeros(3, 2), torch.eye(2).expand(2, 2, 2))
 
 def test_fit_transport_on_device(device):
@@ -30,6 +36,21 @@ def test_fit_transport_on_device(device):
     assert s.device.type == device.type and torch.isfinite(s).all()
     assert m.path_cost(torch.randn(8, 2, device=device), (0, 1), n_steps=4).device.type == device.type
     assert len(m.history['loss']) == 5
+
+@pytest.mark.parametrize('coupling', ['ot', 'paired', 'joint'])
+def test_couplings(device, coupling):
+    m = small().to(device)
+    a = moons(64, device=device)
+    if coupling == 'joint':
+        def joint(n, generator=None):
+            x = torch.randn(n, 2, generator=generator, device=generator.device if generator is not None else device).to(device)
+            return torch.stack([x, 2 * x], 1)
+        m.fit(None, coupling=joint, n_steps=3, batch_size=16, progress=False)
+    else:
+        m.fit([a, a + 1], coupling=coupling, n_steps=3, batch_size=16, progress=False)
+    assert len(m.history['loss']) == 3 and all(map(lambda v: v == v, m.history['loss']))
+    path = m.optimize_path(1, 2, n_steps=2, batch=8, n_t=2)                    # uses the fitted coupling
+    assert m.path_cost(a[:8], path, n_steps=4).device.type == device.type
 
 def test_same_seed_same_fit():
     def run():
