@@ -2,7 +2,7 @@
 import math
 import pytest, torch
 from otnb.core import check_samples, check_positive, make_generator
-from otnb.data import Gaussian, GaussianMixture, as_sampler, random_spd, moons
+from otnb.data import Gaussian, GaussianMixture, as_sampler, random_spd, moons, brenier_pair, RidgeMap
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
 from otnb.metrics import w2, ot_pairing, sinkhorn_divergence, sliced_w2, mmd, energy_distance, l2_uvp
 from otnb.integrate import odeint, sdeint
@@ -78,3 +78,11 @@ def test_training():
 
 def test_l2_uvp_constant_target():
     with pytest.raises(ValueError, match='positive variance'): l2_uvp(torch.zeros(4, 2), torch.ones(4, 2))
+
+@pytest.mark.parametrize('kwargs, name', [(dict(dim=0), 'dim'), (dict(dim=2, n_modes=0), 'n_modes'), (dict(dim=2, var=-1.), 'var'),
+                                          (dict(dim=2, strength=0.), 'strength'), (dict(dim=2, n_ridges=1.5), 'n_ridges')])
+def test_brenier_pair_bad_input(kwargs, name):
+    with pytest.raises((ValueError, TypeError), match=name): brenier_pair(**kwargs)
+
+def test_ridge_map_wrong_dim():
+    with pytest.raises(ValueError, match='x'): RidgeMap(3)(torch.zeros(4, 2))

@@ -1,7 +1,7 @@
 """Tensors and modules follow the input device; the same seed gives the same result on a device."""
 import torch, pytest
 from otnb.core import make_generator, device_of
-from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd
+from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
 from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance
 from otnb.integrate import odeint, sdeint, odeint_logdet
@@ -23,6 +23,9 @@ def test_distributions_on_device(device):
     assert M.sample(7, generator=make_generator(1, device)).device.type == device.type
     s = as_sampler(torch.randn(10, 2, device=device))
     assert s(4, generator=make_generator(0, device)).device.type == device.type
+    P, Q, T = brenier_pair(3, device=device)
+    y = Q(7, generator=make_generator(2, device))
+    assert y.device.type == device.type and T.potential(y).device.type == device.type
 
 def test_closed_forms_on_device(device):
     m, S = torch.zeros(2, device=device), torch.eye(2, device=device)
