@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.functional import softplus
+from tqdm.auto import trange
 from .core import check_samples, check_int, check_positive, make_generator, device_of
 from .data import as_sampler, _place
 from .nets import MLP, TimeMLP
@@ -121,7 +122,6 @@ def _refine(self, sample_p, sample_q, # samplers or tensors of P and Q
     p = next(self.parameters()); g = make_generator(seed, p.device)
     opt = torch.optim.AdamW(self.net.parameters(), lr)
     clf_opts = [torch.optim.AdamW(c.parameters(), clf_lr) for c in self.classifiers]
-    from tqdm.auto import trange
     for _ in trange(n_rounds, desc='OT flow: refine', disable=not progress):
         for k, (src, tgt, fwd) in enumerate(((P, Q, True), (Q, P, False))):
             clf, names = self.classifiers[k], ('sample_p', 'sample_q')[::1 if fwd else -1]
