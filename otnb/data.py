@@ -4,32 +4,15 @@
 
 # %% ../nbs/01_data.ipynb #3acc5db7
 from __future__ import annotations
-import inspect, math
+import functools, inspect, math
 import torch
-from .core import check_samples, check_spd, check_vector, check_int, check_positive, make_generator
+from .core import (check_samples, check_spd, check_vector, check_int, check_positive, make_generator,
+                       generator_device, randn, rand, randint)
 
 # %% auto #0
 __all__ = ['TOYS_2D', 'eight_gaussians', 'moons', 'checkerboard', 'spirals', 'swiss_roll', 'circles', 'Gaussian',
            'GaussianMixture', 'random_spd', 'random_pattern', 'Sampler', 'as_sampler', 'RidgeMap', 'PushForward',
            'brenier_pair', 'toy']
-
-# %% ../nbs/01_data.ipynb #5f9b4658
-def _place(generator, device):
-    "Where to draw: the generator's device when there is one (torch requires it), else `device`."
-    if generator is not None: return generator.device
-    return torch.device(device) if device is not None else torch.device('cpu')
-
-def _randn(*shape, generator=None, device=None, dtype=None):
-    return torch.randn(*shape, generator=generator, device=_place(generator, device)).to(
-        device=device if device is not None else _place(generator, device), dtype=dtype or torch.get_default_dtype())
-
-def _rand(*shape, generator=None, device=None, dtype=None):
-    return torch.rand(*shape, generator=generator, device=_place(generator, device)).to(
-        device=device if device is not None else _place(generator, device), dtype=dtype or torch.get_default_dtype())
-
-def _randint(high, shape, generator=None, device=None):
-    return torch.randint(high, shape, generator=generator, device=_place(generator, device)).to(
-        device if device is not None else _place(generator, device))
 
 # %% ../nbs/01_data.ipynb #b36d3b7e
 def eight_gaussians(n: int, # number of samples
@@ -38,34 +21,36 @@ def eight_gaussians(n: int, # number of samples
                     generator=None, device=None, dtype=None) -> torch.Tensor:
     "Samples `(n, 2)` from 8 equal Gaussians on a circle."
     n = check_int(n, 'n', 0)
-    j = _randint(8, (n,), generator, device)
+    j = randint(8, (n,), generator, device)
     theta = (2 * math.pi / 8) * j.to(dtype or torch.get_default_dtype())
     centers = radius * torch.stack([theta.cos(), theta.sin()], 1)
-    return centers + std * _randn(n, 2, generator=generator, device=device, dtype=dtype)
+    return centers + std * randn(n, 2, generator=generator, device=device, dtype=dtype)
 
 def moons(n: int, # number of samples
           *, noise: float = 0.1, # standard deviation of the Gaussian noise
           generator=None, device=None, dtype=None) -> torch.Tensor:
     "Samples `(n, 2)` from two interleaved half circles (centred, scaled by 1.5)."
     n = check_int(n, 'n', 0)
-    u = math.pi * _rand(n, generator=generator, device=device, dtype=dtype)
-    upper = _rand(n, generator=generator, device=device, dtype=dtype) < 0.5
+    u = math.pi * rand(n, generator=generator, device=device, dtype=dtype)
+    upper = rand(n, generator=generator, device=device, dtype=dtype) < 0.5
     x = torch.where(upper, u.cos(), 1 - u.cos())
     y = torch.where(upper, u.sin(), 0.5 - u.sin())
-    pts = 1.5 * (torch.stack([x, y], 1) - torch.tensor([0.5, 0.25], device=x.device, dtype=x.dtype))
-    return pts + noise * _randn(n, 2, generator=generator, device=device, dtype=dtype)
+    pts = 1.5 * (torch.stack([x - 0.5, y - 0.25], 1))
+    return pts + noise * randn(n, 2, generator=generator, device=device, dtype=dtype)
+
+@functools.lru_cache(maxsize=None)
+def _dark_cells(k: int, device: torch.device) -> torch.Tensor:
+    "The (row, column) of the k²/2 dark cells (row + column even), made once per board and device."
+    return torch.tensor([(i, j) for i in range(k) for j in range(k) if (i + j) % 2 == 0], device=device)
 
 def checkerboard(n: int, # number of samples
                  *, k: int = 4, # cells per side (k x k board on [-2, 2]^2)
                  generator=None, device=None, dtype=None) -> torch.Tensor:
     "Samples `(n, 2)` uniform on the dark cells of a checkerboard."
     n, k = check_int(n, 'n', 0), check_int(k, 'k', 2)
-    # choose one of the dark cells uniformly, then a uniform point inside it
-    ij = torch.cartesian_prod(torch.arange(k), torch.arange(k))
-    dark = ij[(ij.sum(1) % 2) == 0]
-    cell = dark[_randint(len(dark), (n,), generator, None).cpu()]
-    cell = cell.to(device=_place(generator, device) if device is None else device, dtype=dtype or torch.get_default_dtype())
-    u = _rand(n, 2, generator=generator, device=device, dtype=dtype)
+    m = randint(k * k // 2 + k % 2, (n,), generator, device)          # a dark cell, uniformly
+    cell = _dark_cells(k, m.device)[m].to(dtype or torch.get_default_dtype())
+    u = rand(n, 2, generator=generator, device=device, dtype=dtype)    # a uniform point inside it
     return (cell + u) * (4.0 / k) - 2.0
 
 def spirals(n: int, # number of samples
@@ -74,20 +59,20 @@ def spirals(n: int, # number of samples
             generator=None, device=None, dtype=None) -> torch.Tensor:
     "Samples `(n, 2)` from two interleaved spiral arms."
     n = check_int(n, 'n', 0)
-    u = (2 * math.pi * turns) * _rand(n, generator=generator, device=device, dtype=dtype).sqrt()
-    sign = torch.where(_rand(n, generator=generator, device=device, dtype=dtype) < 0.5, -1.0, 1.0).to(u)
+    u = (2 * math.pi * turns) * rand(n, generator=generator, device=device, dtype=dtype).sqrt()
+    sign = torch.where(rand(n, generator=generator, device=device, dtype=dtype) < 0.5, -1.0, 1.0).to(u)
     r = u / math.pi
     pts = sign[:, None] * torch.stack([r * u.cos(), r * u.sin()], 1)
-    return pts + noise * _randn(n, 2, generator=generator, device=device, dtype=dtype)
+    return pts + noise * randn(n, 2, generator=generator, device=device, dtype=dtype)
 
 def swiss_roll(n: int, # number of samples
                *, noise: float = 0.1, # standard deviation of the Gaussian noise
                generator=None, device=None, dtype=None) -> torch.Tensor:
     "Samples `(n, 2)` from the 2D swiss roll."
     n = check_int(n, 'n', 0)
-    u = 1.5 * math.pi * (1 + 2 * _rand(n, generator=generator, device=device, dtype=dtype))
+    u = 1.5 * math.pi * (1 + 2 * rand(n, generator=generator, device=device, dtype=dtype))
     pts = torch.stack([u * u.cos(), u * u.sin()], 1) / 5.0
-    return pts + noise * _randn(n, 2, generator=generator, device=device, dtype=dtype)
+    return pts + noise * randn(n, 2, generator=generator, device=device, dtype=dtype)
 
 def circles(n: int, # number of samples
             *, noise: float = 0.08, # standard deviation of the Gaussian noise
@@ -95,12 +80,18 @@ def circles(n: int, # number of samples
             generator=None, device=None, dtype=None) -> torch.Tensor:
     "Samples `(n, 2)` from two concentric circles."
     n = check_int(n, 'n', 0)
-    u = 2 * math.pi * _rand(n, generator=generator, device=device, dtype=dtype)
-    r = torch.where(_rand(n, generator=generator, device=device, dtype=dtype) < 0.5, radii[0], radii[1]).to(u)
+    u = 2 * math.pi * rand(n, generator=generator, device=device, dtype=dtype)
+    r = torch.where(rand(n, generator=generator, device=device, dtype=dtype) < 0.5, radii[0], radii[1]).to(u)
     pts = r[:, None] * torch.stack([u.cos(), u.sin()], 1)
-    return pts + noise * _randn(n, 2, generator=generator, device=device, dtype=dtype)
+    return pts + noise * randn(n, 2, generator=generator, device=device, dtype=dtype)
 
 # %% ../nbs/01_data.ipynb #bc835d38
+def _check_generator(generator, device, what):
+    "torch draws only on the generator's device: refuse a generator on another device than the distribution's."
+    if generator is not None and torch.device(generator.device).type != torch.device(device).type:
+        raise ValueError(f"generator is on {generator.device} but {what} is on {device}: "
+                         f"use a generator on {device}, or move {what} with .to({str(generator.device)!r})")
+
 class Gaussian:
     "The normal distribution N(`mean`, `cov`) on R^d: a sampler with `log_prob`."
     def __init__(self, mean, # mean vector m, shape `(d,)`
@@ -124,12 +115,13 @@ class Gaussian:
         return Gaussian(self.mean.to(device=device, dtype=dtype), self.cov.to(device=device, dtype=dtype))
 
     def sample(self, n: int, # number of samples
-               generator=None, # a `torch.Generator` for reproducibility
+               generator=None, # a `torch.Generator` on the distribution's device, for reproducibility
                match_moments: bool = False, # rescale so the sample mean and covariance equal (mean, cov) exactly (needs n > d)
               ) -> torch.Tensor:
         "`n` samples, shape `(n, d)`, on the device of the distribution."
         n = check_int(n, 'n', 0)
-        z = _randn(n, self.dim, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
+        _check_generator(generator, self.mean.device, 'the Gaussian')
+        z = randn(n, self.dim, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
         if match_moments:
             if n <= self.dim: raise ValueError(f"match_moments needs n > d={self.dim}, got n={n}")
             z = z - z.mean(0)
@@ -165,11 +157,12 @@ class GaussianMixture:
         w = torch.ones(k, dtype=means.dtype, device=means.device) if weights is None else check_vector(weights, 'weights', dim=k).to(means)
         if (w <= 0).any(): raise ValueError("weights must be positive")
         self.weights = w / w.sum()
+        self._means, self._tril = means, torch.stack([c.scale_tril for c in self.components])
 
     @property
     def dim(self) -> int: return self.components[0].dim
     @property
-    def means(self) -> torch.Tensor: return torch.stack([c.mean for c in self.components])
+    def means(self) -> torch.Tensor: return self._means
     @property
     def covs(self) -> torch.Tensor: return torch.stack([c.cov for c in self.components])
 
@@ -178,14 +171,16 @@ class GaussianMixture:
         return GaussianMixture(self.means.to(device=device, dtype=dtype), self.covs.to(device=device, dtype=dtype),
                                self.weights.to(device=device, dtype=dtype))
 
-    def sample(self, n: int, generator=None) -> torch.Tensor:
-        "`n` samples, shape `(n, d)`."
+    def sample(self, n: int, # number of samples
+               generator=None, # a `torch.Generator` on the distribution's device, for reproducibility
+              ) -> torch.Tensor:
+        "`n` samples, shape `(n, d)`, on the device of the distribution."
         n = check_int(n, 'n', 0)
         dev = self.weights.device
-        j = torch.multinomial(self.weights.to(_place(generator, dev)), n, replacement=True, generator=generator).to(dev) if n else torch.zeros(0, dtype=torch.long, device=dev)
-        z = _randn(n, self.dim, generator=generator, device=dev, dtype=self.weights.dtype)
-        L = torch.stack([c.scale_tril for c in self.components])
-        return self.means[j] + (L[j] @ z[:, :, None])[:, :, 0]
+        _check_generator(generator, dev, 'the mixture')
+        j = torch.multinomial(self.weights, n, replacement=True, generator=generator) if n else torch.zeros(0, dtype=torch.long, device=dev)
+        z = randn(n, self.dim, generator=generator, device=dev, dtype=self.weights.dtype)
+        return self._means[j] + (self._tril[j] @ z[:, :, None])[:, :, 0]
 
     __call__ = sample
 
@@ -207,7 +202,7 @@ def random_spd(d: int, # dimension
     cond, scale = check_positive(cond, 'cond'), check_positive(scale, 'scale')
     if cond < 1: raise ValueError(f"cond must be >= 1, got {cond}")
     dtype = dtype or torch.get_default_dtype()
-    A = _randn(d, d, generator=generator, device=device, dtype=torch.float64)
+    A = randn(d, d, generator=generator, device=device, dtype=torch.float64)
     Q, R = torch.linalg.qr(A)
     Q = Q * torch.sign(R.diagonal())
     lam = scale * torch.logspace(-0.5 * math.log10(cond), 0.5 * math.log10(cond), d, dtype=torch.float64, device=Q.device)
@@ -231,13 +226,22 @@ def random_pattern(n_classes: int, # number K of distributions
     return out
 
 # %% ../nbs/01_data.ipynb #016d91dc
+_MOVABLE = (Gaussian, GaussianMixture)   # otnb's distributions, moved once by `Sampler` (PushForward joins below)
+
 class Sampler:
     "A uniform interface over sample sources: `s(n, generator=None) -> Tensor(n, d)`."
     def __init__(self, source, # a callable `f(n)` / `f(n, generator=...)`, or a tensor `(N, d)` to draw minibatches from
                  name: str = 'sampler', # argument name used in error messages
+                 dim: int | None = None, # the dimension d every batch must have, if known
+                 device=None, # deliver batches on this device (default: where the source makes them)
+                 dtype=None, # deliver batches in this floating dtype (default: the source's)
                 ):
-        self.name = name
-        if isinstance(source, Sampler): source = source.source
+        if isinstance(source, Sampler):                  # re-wrapped: keep what it delivers unless told otherwise
+            dim, device, dtype = dim or source.dim, device or source.device, dtype or source.dtype
+            source = source.source
+        self.name, self.device, self.dtype = name, device, dtype
+        if device is not None or dtype is not None:
+            if isinstance(source, _MOVABLE): source = source.to(device=device, dtype=dtype)
         self.source = source
         if callable(source) and not isinstance(source, torch.Tensor):
             try: params = inspect.signature(source).parameters
@@ -245,31 +249,41 @@ class Sampler:
             self._takes_gen = 'generator' in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
             self.data = None
         else:
-            self.data = check_samples(source, name)
-        self.dim = self.data.shape[1] if self.data is not None else None
+            self.data = check_samples(source, name).to(device=device, dtype=dtype)
+        self.dim = dim
+        if self.data is not None: self._check_dim(self.data.shape[1])
+
+    def _check_dim(self, d):
+        if self.dim is None: self.dim = d
+        elif d != self.dim: raise ValueError(f"{self.name} must produce dimension {self.dim}, got {d}")
 
     def __call__(self, n: int, generator=None) -> torch.Tensor:
         n = check_int(n, 'n', 1)
         if self.data is not None:
             N, dev = self.data.shape[0], self.data.device
-            idx = (torch.randperm(N, generator=generator, device=_place(generator, dev))[:n] if n <= N
-                   else torch.randint(N, (n,), generator=generator, device=_place(generator, dev)))
+            g = generator_device(generator, dev)
+            idx = (torch.randperm(N, generator=generator, device=g)[:n] if n <= N
+                   else torch.randint(N, (n,), generator=generator, device=g))
             return self.data[idx.to(dev)]
         x = self.source(n, generator=generator) if self._takes_gen else self.source(n)
         if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[0] != n:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"{self.name}({n}) must return a tensor of shape ({n}, d), got {shape}")
-        if self.dim is None: self.dim = x.shape[1]
-        elif x.shape[1] != self.dim: raise ValueError(f"{self.name} changed dimension from {self.dim} to {x.shape[1]}")
-        return x
+        self._check_dim(x.shape[1])
+        return x.to(device=self.device, dtype=self.dtype)
 
     def __repr__(self): return f"Sampler({self.name}, dim={self.dim})"
 
-def as_sampler(source, name: str = 'sampler') -> Sampler:
-    "`source` (a sampler callable or a tensor of samples) as a `Sampler`; `ValueError`/`TypeError` naming `name` otherwise."
+def as_sampler(source, # a sampler callable or a tensor (or array) of samples `(N, d)`
+               name: str = 'sampler', # argument name used in error messages
+               dim: int | None = None, # required dimension of every batch
+               device=None, dtype=None, # where and in which dtype to deliver the batches
+              ) -> Sampler:
+    "`source` as a `Sampler`; `ValueError`/`TypeError` naming `name` for a bad source or a wrong dimension."
     if not callable(source) and not isinstance(source, (torch.Tensor,)) and not hasattr(source, '__array__'):
         raise TypeError(f"{name} must be a callable sampler(n) or a tensor of samples, got {type(source).__name__}")
-    return Sampler(source, name)
+    if isinstance(source, Sampler) and dim is None and device is None and dtype is None: return source
+    return Sampler(source, name, dim, device, dtype)
 
 # %% ../nbs/01_data.ipynb #c112aafb
 class RidgeMap:
@@ -277,32 +291,40 @@ class RidgeMap:
     def __init__(self, dim: int, # dimension d
                  n_ridges: int = 4, # number J of ridges
                  strength: float = 1.5, # the weights w_j are drawn uniformly from strength · [0.5, 1.5]
-                 seed: int = 0, # the map is a deterministic function of the seed
+                 seed: int = 0, # the map is a deterministic function of the seed (drawn on the CPU, the same on every device)
                 ):
         self.dim, n_ridges = check_int(dim, 'dim'), check_int(n_ridges, 'n_ridges')
         check_positive(strength, 'strength')
-        g = torch.Generator().manual_seed(seed)
+        g = make_generator(seed)
         a = torch.randn(n_ridges, self.dim, generator=g)
-        self.a = a / a.norm(dim=1, keepdim=True)
-        self.c = torch.randn(n_ridges, generator=g)
-        self.w = strength * (0.5 + torch.rand(n_ridges, generator=g))
+        self._master = (a / a.norm(dim=1, keepdim=True), torch.randn(n_ridges, generator=g), strength * (0.5 + torch.rand(n_ridges, generator=g)))
+        self._copies = {}                                   # (device, dtype) -> (a, c, w): each copy is made once
 
-    def _params(self, x): return (t.to(x) for t in (self.a, self.c, self.w))
+    def _params(self, x):
+        key = (x.device, x.dtype)
+        if key not in self._copies: self._copies[key] = tuple(t.to(device=x.device, dtype=x.dtype) for t in self._master)
+        return self._copies[key]
+
+    def _check(self, x):
+        "A shape check only: the map runs inside samplers' hot loops, where a NaN check would stall a GPU every batch."
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must be a floating tensor of shape (n, {self.dim}), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
 
     def __call__(self, x) -> torch.Tensor:
-        "T(x) for the rows of `x`, shape `(n, d)`."
-        x = check_samples(x, 'x', dim=self.dim, min_n=0)
+        "T(x) for the rows of `x`, shape `(n, d)`, on the device and in the dtype of `x`."
+        self._check(x)
         a, c, w = self._params(x)
         return x + torch.tanh(x @ a.T + c) * w @ a
 
     def potential(self, x) -> torch.Tensor:
         "φ(x) for the rows of `x`, shape `(n,)`."
-        x = check_samples(x, 'x', dim=self.dim, min_n=0)
+        self._check(x)
         a, c, w = self._params(x)
         z = x @ a.T + c
         return 0.5 * (x ** 2).sum(1) + (w * (z.abs() + torch.log1p(torch.exp(-2 * z.abs())) - math.log(2))).sum(1)   # log cosh, stable
 
-    def __repr__(self): return f"RidgeMap(dim={self.dim}, n_ridges={len(self.w)})"
+    def __repr__(self): return f"RidgeMap(dim={self.dim}, n_ridges={len(self._master[2])})"
 
 class PushForward:
     "The law T#P of T(x) for x ~ P: a sampler `s(n, generator=None)`."
@@ -310,8 +332,13 @@ class PushForward:
                  transform, # the map T, a callable on `(n, d)` tensors
                 ):
         self.base, self.transform = as_sampler(base, 'base'), transform
+    def to(self, device=None, dtype=None):
+        "The same law with its base moved (when it is one of otnb's distributions) or its samples delivered on `device`, in `dtype`."
+        return PushForward(Sampler(self.base.source, 'base', device=device, dtype=dtype), self.transform)
     def __call__(self, n: int, generator=None) -> torch.Tensor: return self.transform(self.base(n, generator=generator))
     sample = __call__
+
+_MOVABLE += (PushForward,)
 
 def brenier_pair(dim: int, # dimension d
                  n_modes: int = 4, # components of the Gaussian mixture P
@@ -320,7 +347,7 @@ def brenier_pair(dim: int, # dimension d
                  n_ridges: int = 4, strength: float = 1.5, # the `RidgeMap`
                  seed: int = 0, device=None, dtype=None):
     "(P, Q, T): P a Gaussian mixture, T a `RidgeMap` (the OT map), Q = T#P a sampler; P samples on `device` in `dtype`."
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed)
     P = GaussianMixture(spread * torch.randn(check_int(n_modes, 'n_modes'), check_int(dim, 'dim'), generator=g), check_positive(var, 'var'))
     if device is not None or dtype is not None: P = P.to(device, dtype)
     T = RidgeMap(dim, n_ridges, strength, seed)

@@ -4,12 +4,14 @@
 
 # %% ../nbs/03_metrics.ipynb #6777595a
 from __future__ import annotations
+import numpy as np
 import torch, ot
-from .core import check_samples, check_same_dim, check_positive, check_int, make_generator
+from .core import check_samples, check_same_dim, check_positive, check_int, make_generator, allow_host_sync
 from .gaussian import gaussian_w2
 
 # %% auto #0
-__all__ = ['w2', 'ot_pairing', 'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
+__all__ = ['COUPLINGS', 'w2', 'ot_pairing', 'couple', 'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov',
+           'bw_uvp', 'l2_uvp']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -34,12 +36,24 @@ def w2(x, # samples of μ, shape `(n, d)`
 def ot_pairing(x, # samples, shape `(n, d)`
                y, # samples, shape `(n, d)`, the same n
               ) -> torch.Tensor:
-    "The permutation `p` `(n,)` for which the pairs `(x[i], y[p[i]])` form an exact OT coupling (squared cost)."
-    x, y = _pair(x, y)
-    if len(x) != len(y): raise ValueError(f"x and y must have the same number of points, got {len(x)} and {len(y)}")
-    x, y = x.detach(), y.detach()
-    plan = ot.emd(ot.unif(len(x), type_as=x), ot.unif(len(y), type_as=y), ot.dist(x, y), numItermax=10_000_000)
-    return plan.argmax(1)                                           # a permutation matrix: one 1/n per row
+    "The permutation `p` `(n,)` for which the pairs `(x[i], y[p[i]])` form an exact OT coupling (squared cost); solved on the host."
+    with allow_host_sync('exact OT by the network simplex, which runs on the host (POT)'):
+        x, y = _pair(x, y)
+        if len(x) != len(y): raise ValueError(f"x and y must have the same number of points, got {len(x)} and {len(y)}")
+        xh, yh = (t.detach().cpu().double().numpy() for t in (x, y))
+        plan = ot.emd(ot.unif(len(xh)), ot.unif(len(yh)), ot.dist(xh, yh), numItermax=10_000_000)
+        return torch.from_numpy(plan.argmax(1)).to(x.device)       # a permutation matrix: one 1/n per row
+
+COUPLINGS = ('independent', 'ot')
+
+def couple(x, # a minibatch of the first law, shape `(n, d)`
+           y, # a minibatch of the second law, shape `(n, d)`, drawn independently of `x`
+           coupling: str = 'ot', # 'independent' (keep the draw) or 'ot' (exact minibatch OT)
+          ) -> torch.Tensor:
+    "The rows of `y` re-ordered so that `(x[i], y[i])` are pairs of the chosen `coupling`."
+    if coupling == 'independent': return y
+    if coupling == 'ot': return y[ot_pairing(x, y)]
+    raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
 
 # %% ../nbs/03_metrics.ipynb #439e221b
 def _entropic_ot(x, y, eps, max_iter):
