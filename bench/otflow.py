@@ -14,7 +14,7 @@ pairs (T = grad of a strictly convex potential) in d = 2, 10, 32; MI relative er
 score and divergence routes of the OT flow).
 The sample W2² over-estimates the population W2² (the finite-sample bias: compare 'W2 floor', the W2 between
 two samples of Q), so a flow's cost can fall below it; the Gaussian tables also give the exact W2².
-Usage: python bench/otflow.py [--init_steps 3000] [--n_rounds 10] [--ratio_steps 3000] [--n 2000] [--quick]
+Usage: python bench/otflow.py [--init_iters 3000] [--n_rounds 10] [--ratio_iters 3000] [--n 2000] [--quick]
 """
 import argparse, copy, math, sys, time
 from pathlib import Path
@@ -28,22 +28,22 @@ from otnb.metrics import w2, l2_uvp
 from otnb.otflow import OTFlow
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--init_steps', type=int, default=3000)
+ap.add_argument('--init_iters', type=int, default=3000)
 ap.add_argument('--n_rounds', type=int, default=10)
-ap.add_argument('--ratio_steps', type=int, default=3000)
+ap.add_argument('--ratio_iters', type=int, default=3000)
 ap.add_argument('--n', type=int, default=2000)
 ap.add_argument('--dims', type=int, nargs='+', default=[2, 10, 32])
 ap.add_argument('--mi_dims', type=int, nargs='+', default=[2, 10, 20])
 ap.add_argument('--quick', action='store_true', help='a smoke run: few steps, small dimensions, nothing saved')
 args = ap.parse_args()
-if args.quick: args.init_steps, args.n_rounds, args.ratio_steps, args.n, args.dims, args.mi_dims = 50, 1, 50, 300, [2], [2]
+if args.quick: args.init_iters, args.n_rounds, args.ratio_iters, args.n, args.dims, args.mi_dims = 50, 1, 50, 300, [2], [2]
 
 def fit_all(P, Q, d):
     "The three flows on (P, Q) and their fit times."
     out = {}
     for name, coupling in (('FM independent', 'independent'), ('FM minibatch OT', 'ot')):
         torch.manual_seed(0); t0 = time.perf_counter()
-        out[name] = (OTFlow(d).fit_init(P, Q, n_steps=args.init_steps, coupling=coupling, progress=False), time.perf_counter() - t0)
+        out[name] = (OTFlow(d).fit_init(P, Q, n_iters=args.init_iters, coupling=coupling, progress=False), time.perf_counter() - t0)
     init, t_init = out['FM minibatch OT']
     flow = copy.deepcopy(init); torch.manual_seed(0); t0 = time.perf_counter()
     flow.refine(P, Q, n_rounds=args.n_rounds, progress=False)
@@ -91,7 +91,7 @@ for d in args.mi_dims:
     for i in range(0, d - 1, 2): S[i, i + 1] = S[i + 1, i] = 0.8
     P, Q, true = Gaussian(torch.zeros(d), S), Gaussian(torch.zeros(d), torch.eye(d)), d / 2 * (-0.5 * math.log(1 - 0.8 ** 2))
     torch.manual_seed(0); t0 = time.perf_counter()
-    flow = OTFlow(d).fit(P, Q, init_steps=args.init_steps, n_rounds=0, ratio_steps=args.ratio_steps, progress=False)
+    flow = OTFlow(d).fit(P, Q, init_iters=args.init_iters, n_rounds=0, ratio_iters=args.ratio_iters, progress=False)
     secs = time.perf_counter() - t0
     x = P(4000, generator=make_generator(104))
     ts = -flow.log_density_ratio(x).mean().item()
@@ -102,8 +102,8 @@ sections.append("### Mutual information (block correlation 0.8): OT flow's two r
                 + markdown_table(rows, ['d', 'true MI', 'time score', 'rel. error %', 'divergence', 'rel. error % ', 'fit s']))
 print(sections[-1], flush=True)
 
-body = (f"Flow matching: {args.init_steps} steps, batch 256; refinement: {args.n_rounds} rounds at the defaults of `OTFlow.refine`; "
-        f"time score: {args.ratio_steps} steps. Evaluation on {args.n} held-out points; W2 by POT's exact solver. "
+body = (f"Flow matching: {args.init_iters} steps, batch 256; refinement: {args.n_rounds} rounds at the defaults of `OTFlow.refine`; "
+        f"time score: {args.ratio_iters} steps. Evaluation on {args.n} held-out points; W2 by POT's exact solver. "
         f"Total {time.perf_counter() - t_start:.0f} s.\n\n" + "\n\n".join(sections))
 if args.quick: print('\n(quick run: nothing saved)')
 else: print(f"\nsaved {write_result('otflow', 'OT flow against flow-matching baselines', body)}")

@@ -59,10 +59,10 @@ class EMA:
         self.shadow = {k: v.clone() for k, v in sd['shadow'].items()}
 
 # %% ../nbs/06_train.ipynb #cc57b6e2
-def lr_factor(step: int, n_steps: int, schedule: str | None = None, warmup: int = 0, final_lr: float = 0.01) -> float:
+def lr_factor(step: int, n_iters: int, schedule: str | None = None, warmup: int = 0, final_lr: float = 0.01) -> float:
     "The multiplier of the base learning rate at `step` (warm-up times decay)."
     w = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
-    p = min(step / max(n_steps, 1), 1.0)
+    p = min(step / max(n_iters, 1), 1.0)
     if schedule in (None, 'constant'): s = 1.0
     elif schedule == 'cosine': s = final_lr + (1 - final_lr) * 0.5 * (1 + math.cos(math.pi * p))
     elif schedule == 'linear': s = 1 - (1 - final_lr) * p

@@ -74,7 +74,7 @@ def test_training():
     with pytest.raises(ValueError, match='grad_clip must be > 0'): train(lambda: net.weight.sum(), net, 3, grad_clip=-1.0)
     with pytest.raises(ValueError, match='decay must be in'): EMA(net, decay=1.5)
     with pytest.raises(FloatingPointError, match='loss is nan at step 0'):
-        train(lambda: net.weight.sum() * float('nan'), net, 3, progress=False)
+        train(lambda: net.weight.sum() * float("nan"), net, 3, progress=False)
 
 def test_l2_uvp_constant_target():
     with pytest.raises(ValueError, match='positive variance'): l2_uvp(torch.zeros(4, 2), torch.ones(4, 2))
@@ -86,3 +86,50 @@ def test_brenier_pair_bad_input(kwargs, name):
 
 def test_ridge_map_wrong_dim():
     with pytest.raises(ValueError, match='x'): RidgeMap(3)(torch.zeros(4, 2))
+
+# ---- property-based: any wrong shape, any NaN, any bad hyperparameter, at every public verb -------------------------
+from hypothesis import given, settings, strategies as st
+import numpy as np
+from otnb.core import check_int
+from otnb.interpolants import MultimarginalInterpolant
+from otnb.otflow import OTFlow
+
+_mi = MultimarginalInterpolant(2, n_marginals=2, width=8, depth=1, n_time_steps=2)
+_of = OTFlow(2, width=8, depth=1, n_time_steps=2)
+VERBS = {'interpolant.transport': lambda x: _mi.transport(x, (0, 1)), 'interpolant.inverse': lambda x: _mi.inverse(x, (0, 1)),
+         'interpolant.sample': lambda x: _mi.sample(x, (0, 1), n_time_steps=2), 'interpolant.transport_cost': lambda x: _mi.transport_cost(x, (0, 1)),
+         'otflow.transport': _of.transport, 'otflow.inverse': _of.inverse, 'otflow.transport_cost': _of.transport_cost,
+         'otflow.log_density_ratio': lambda x: _of.log_density_ratio(x, method='divergence', log_p=lambda z: -(z ** 2).sum(1))}
+
+@pytest.mark.parametrize('verb', sorted(VERBS))
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 6), d=st.integers(1, 5).filter(lambda d: d != 2), as_numpy=st.booleans())
+def test_wrong_dimension_is_named(verb, n, d, as_numpy):
+    x = np.zeros((n, d)) if as_numpy else torch.zeros(n, d)
+    with pytest.raises(ValueError, match=r'(x|y) must have dimension d=2'): VERBS[verb](x)
+
+@pytest.mark.parametrize('verb', sorted(VERBS))
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(1, 6), data=st.data(), bad=st.sampled_from([float('nan'), float('inf'), -float('inf')]))
+def test_non_finite_input_is_named(verb, n, data, bad):
+    x = torch.zeros(n, 2)
+    x[data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, 1))] = bad
+    with pytest.raises(ValueError, match=r'(x|y) contains NaN or infinite values'): VERBS[verb](x)
+
+@pytest.mark.parametrize('verb', sorted(VERBS))
+@settings(max_examples=5, deadline=None)
+@given(shape=st.sampled_from([(0, 2), (3,), (2, 2, 2)]))
+def test_empty_or_wrong_rank_is_named(verb, shape):
+    with pytest.raises(ValueError, match=r'(x|y) must (contain at least 1|have shape \(n, d\))'): VERBS[verb](torch.zeros(shape))
+
+@settings(max_examples=30, deadline=None)
+@given(v=st.one_of(st.floats(max_value=0.0), st.just(float('nan')), st.just(float('inf'))))
+def test_bad_positive_hyperparameters_are_named(v):
+    with pytest.raises(ValueError, match='eps must be > 0'): check_positive(v, 'eps')
+    with pytest.raises(ValueError, match='lr must be > 0'): train(lambda: _of.net(0., torch.zeros(1, 2)).sum(), _of.net, 1, lr=v)
+
+@settings(max_examples=20, deadline=None)
+@given(v=st.one_of(st.integers(max_value=0), st.floats(allow_nan=False), st.booleans(), st.text(max_size=2)))
+def test_bad_counts_are_named(v):
+    with pytest.raises((ValueError, TypeError), match='n_iters must be'): check_int(v, 'n_iters')
+    with pytest.raises((ValueError, TypeError), match='n_time_steps must be'): OTFlow(2, n_time_steps=v)

@@ -1,13 +1,27 @@
-"""Tensors and modules follow the input device; the same seed gives the same result on a device."""
+"""Devices, two ways.
+
+1. On a real device: every test that takes the `device` fixture runs on the CPU, and on CUDA where it exists
+   (it is skipped, with a reason, on machines without a GPU). On the CPU `out.device == x.device` always holds, so
+   these tests only prove something on a GPU machine.
+2. On a simulated device, everywhere: `otnb.core.device_check` treats every tensor that existed before it as on "the
+   device" and every tensor made inside it without a device (or with a literal 'cpu') as on "the host", raising
+   `DeviceMismatchError` where CUDA would raise, and recording host synchronisations. It runs the real computation
+   (unlike the `meta` device, on which POT, torchsde and data-dependent shapes cannot run), so every public verb of
+   every estimator goes through it here, with its data and parameters made before the check, as a user's would be.
+   Host synchronisations must not grow with the number of training steps or time steps.
+"""
 import torch, pytest
-from otnb.core import make_generator, device_of
-from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair
+from otnb.core import make_generator, device_of, device_check, DeviceMismatchError
+from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair, moons, eight_gaussians
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
-from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance
+from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, couple
 from otnb.integrate import odeint, sdeint, odeint_logdet
 from otnb.nets import TimeMLP, SimplexMLP
 from otnb.train import train, EMA
+from otnb.interpolants import MultimarginalInterpolant, FourierPath, path_cost_samples, polyline
+from otnb.otflow import OTFlow
 
+# ---- 1. real devices -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('name', sorted(TOYS_2D))
 def test_toys_on_device(device, name):
     g = make_generator(0, device)
@@ -37,13 +51,14 @@ def test_metrics_on_device(device):
     x, y = torch.randn(40, 2, device=device), torch.randn(30, 2, device=device) + 1
     for f in (w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance):
         assert f(x, y).device.type == device.type
+    assert couple(x[:30], y, 'ot').device.type == device.type
 
 def test_integrators_and_nets_on_device(device):
     f = TimeMLP(2, width=16).to(device)
     x0 = torch.randn(8, 2, device=device)
-    assert odeint(f, x0, n_steps=4).device.type == device.type
-    assert sdeint(f, 0.1, x0, n_steps=4, seed=0).device.type == device.type
-    xT, ld = odeint_logdet(f, x0, n_steps=4, div='hutchinson', seed=0)
+    assert odeint(f, x0, n_time_steps=4).device.type == device.type
+    assert sdeint(f, 0.1, x0, n_time_steps=4, seed=0).device.type == device.type
+    xT, ld = odeint_logdet(f, x0, n_time_steps=4, div='hutchinson', seed=0)
     assert xT.device.type == device.type and ld.device.type == device.type
     h = SimplexMLP(3, 2).to(device)
     assert h(torch.tensor([0.2, 0.3, 0.5], device=device), x0).device.type == device.type
@@ -56,7 +71,109 @@ def test_train_on_device_is_reproducible(device):
         net = torch.nn.Linear(2, 1).to(device)
         ema = EMA(net)
         hist = train(lambda b: ((net(b[:, :2]) - b[:, 2:]) ** 2).mean(), net, 20, samplers=[data], batch_size=16,
-                     ema=ema, progress=False, generator=3)
+                     ema=ema, progress=False, seed=3)
         return hist, net.weight.detach()
     (h1, w1), (h2, w2_) = run(), run()
     assert h1 == h2 and torch.equal(w1, w2_) and w1.device.type == device.type
+
+def test_estimators_on_device(device, tmp_path):
+    mi = MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1, n_time_steps=4).to(device)
+    mi.fit([moons, eight_gaussians(64, device=device)], n_iters=3, batch_size=16, progress=False)
+    x = torch.randn(8, 2, device=device)
+    for y in (mi.transport(x, (0, 2)), mi.inverse(x, (0, 2)), mi.sample(x, (0, 1), n_time_steps=4, seed=0), mi.transport_cost(x, (1, 2))):
+        assert y.device.type == device.type
+    f = OTFlow(2, width=16, depth=1, n_time_steps=4).to(device).fit(moons, eight_gaussians, init_iters=3, n_rounds=1, ratio_iters=2, progress=False)
+    for y in (f.transport(x), f.inverse(x), f.transport_cost(x), f.log_density_ratio(x)):
+        assert y.device.type == device.type
+    f.save(tmp_path / 'f.pt')
+    assert OTFlow.from_checkpoint(tmp_path / 'f.pt', map_location=device).transport(x).device.type == device.type
+
+# ---- 2. the simulated device ------------------------------------------------------------------------------------
+def test_the_check_catches_a_path_made_on_the_host():
+    # the bug the check was built for: `optimize_path` once built its FourierPath without a device and fed it samples
+    # drawn on the model's device; on a GPU `a[..., None] * xk` mixes devices. The check must see it on the CPU.
+    xk = torch.randn(32, 3, 2)                                        # "on the device": made before the check
+    g = lambda a, x: x[:, None, :].expand(-1, 3, -1)
+    with device_check(), pytest.raises(DeviceMismatchError, match='mixes a tensor on the device with a host tensor'):
+        path_cost_samples(g, lambda n: xk[:n], FourierPath(1, 2, 3), n_time_steps=4, batch_size=8)
+    with device_check():                                               # made on the device of the samples, it passes
+        path_cost_samples(g, lambda n: xk[:n], FourierPath(1, 2, 3, device=xk.device), n_time_steps=4, batch_size=8)
+    pts = torch.eye(3)[[1, 0, 2]]                                       # the other one: polyline's simplex check
+    with device_check():                                               # compared its points with a host torch.ones
+        polyline(pts)(torch.linspace(0, 1, 5, device=pts.device))
+
+def _verbs_interpolant(tmp_path, coupling):
+    m = MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1, n_time_steps=4)
+    a, b, x = moons(64), eight_gaussians(64), torch.randn(8, 2)
+    path = FourierPath(1, 2, 3)
+    yield 'fit', lambda: m.fit([a, b], n_iters=3, batch_size=16, coupling=coupling, progress=False)
+    yield 'transport', lambda: m.transport(x, (0, 2))
+    yield 'transport along a user path', lambda: m.transport(x, path)
+    yield 'inverse', lambda: m.inverse(x, (0, 2))
+    yield 'transport_cost', lambda: m.transport_cost(x, (1, 2))
+    yield 'sample', lambda: m.sample(x, (0, 1), n_time_steps=4, seed=0)
+    yield 'score', lambda: m.score(torch.tensor([0.5, 0.25, 0.25]), x)
+    yield 'optimize_path', lambda: m.transport_cost(x, m.optimize_path(1, 2, n_iters=2, batch_size=8, n_time_steps=2))
+    yield 'optimize_path via a vertex', lambda: m.optimize_path(1, 2, via=0, n_iters=2, batch_size=8, n_time_steps=2)
+    yield 'save', lambda: m.save(tmp_path / 'm.pt')
+    yield 'load', lambda: m.load(tmp_path / 'm.pt')
+    yield 'from_checkpoint, moved', lambda: MultimarginalInterpolant.from_checkpoint(tmp_path / 'm.pt').to(x.device).transport(x, (0, 1))
+
+def _verbs_otflow(tmp_path, coupling):
+    f = OTFlow(2, width=16, depth=1, n_time_steps=4)
+    p, q, x = moons(64), eight_gaussians(64), torch.randn(8, 2)
+    log_n = lambda z: -(z ** 2).sum(1) / 2
+    yield 'fit', lambda: f.fit(p, q, init_iters=3, n_rounds=1, ratio_iters=2, coupling=coupling, progress=False)
+    yield 'fit_init', lambda: f.fit_init(p, q, n_iters=3, coupling=coupling, progress=False)
+    yield 'refine', lambda: f.refine(p, q, n_rounds=1, flow_iters=2, clf_iters=2, batch_size=16, progress=False)
+    yield 'fit_ratio', lambda: f.fit_ratio(p, q, n_iters=3, batch_size=16, progress=False)
+    yield 'transport', lambda: f.transport(x, return_path=True)
+    yield 'inverse', lambda: f.inverse(x)
+    yield 'transport_cost', lambda: f.transport_cost(x)
+    yield 'log_density_ratio', lambda: f.log_density_ratio(x)
+    yield 'log_density_ratio, divergence', lambda: f.log_density_ratio(x, method='divergence', log_p=log_n)
+    yield 'log_density_ratio, Hutchinson', lambda: f.log_density_ratio(x, method='divergence', log_q=log_n, div='hutchinson')
+    yield 'save', lambda: f.save(tmp_path / 'f.pt')
+    yield 'load', lambda: f.load(tmp_path / 'f.pt')
+    yield 'from_checkpoint, moved', lambda: OTFlow.from_checkpoint(tmp_path / 'f.pt').to(x.device).transport(x)
+
+VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow}
+
+@pytest.mark.parametrize('coupling', ['independent', 'ot'])
+@pytest.mark.parametrize('estimator', sorted(VERBS))
+def test_every_verb_passes_the_device_check(estimator, coupling, tmp_path):
+    for name, verb in VERBS[estimator](tmp_path, coupling):
+        with device_check():
+            try: verb()
+            except DeviceMismatchError as e: pytest.fail(f"{estimator}.{name}: {e}")
+
+def _syncs(fn, *args):
+    "The host syncs of `fn(*args)` (estimators are built before the check, as a user's model sits on the device)."
+    with device_check() as chk: fn(*args)
+    return [op for op, _ in chk.syncs]
+
+@pytest.mark.parametrize('coupling', ['independent', 'ot', 'paired'])
+def test_interpolant_training_makes_no_sync_per_step(coupling):
+    a = moons(64)
+    fit = lambda m, n: m.fit([a, a + 1] if coupling == 'paired' else [a, eight_gaussians(64)], n_iters=n, batch_size=16,
+                             coupling=coupling, progress=False)
+    new = lambda: MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1)
+    assert _syncs(fit, new(), 4) == _syncs(fit, new(), 12)           # the minibatch-OT solve is a declared (allowed) sync
+
+def test_otflow_training_makes_no_sync_per_step():
+    p, q = moons(64), eight_gaussians(64)
+    new = lambda: OTFlow(2, width=16, depth=1, n_time_steps=4)
+    for stage in (lambda f, n: f.fit_init(p, q, n_iters=n, progress=False),
+                  lambda f, n: f.fit_init(p, q, n_iters=n, coupling='independent', progress=False),
+                  lambda f, n: f.refine(p, q, n_rounds=1, flow_iters=n, clf_iters=n, batch_size=16, progress=False),
+                  lambda f, n: f.fit_ratio(p, q, n_iters=n, batch_size=16, progress=False)):
+        assert _syncs(stage, new(), 3) == _syncs(stage, new(), 9)
+
+def test_solves_make_no_sync_per_time_step():
+    m = MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1)
+    f = OTFlow(2, width=16, depth=1)
+    x = torch.randn(8, 2)
+    for verb in (lambda k: m.transport(x, (0, 2), n_time_steps=k), lambda k: m.transport_cost(x, polyline(torch.eye(3)[[1, 0, 2]]), n_time_steps=k),
+                 lambda k: m.sample(x, (0, 1), n_time_steps=k, seed=0), lambda k: f.transport(x, n_time_steps=k),
+                 lambda k: f.inverse(x, n_time_steps=k)):
+        assert _syncs(lambda: verb(4)) == _syncs(lambda: verb(16))

@@ -1,0 +1,113 @@
+"""Training and solving speed of the two methods on this machine, now and at a baseline revision, on the same data.
+
+For each revision a worker process imports that revision's `otnb` and times: interpolant training steps per second
+(independent and minibatch-OT couplings), OT-flow flow-matching steps per second (both couplings), seconds per
+refinement round, and the transports of both methods. It also counts host synchronisations (reads of device tensors on
+the host) with this revision's `otnb.core.device_check`, which simulates a device on the CPU: per 100 training steps
+and per solve. On a CPU the host never waits for a device, so the timings show the Python overhead only; the sync
+counts are what a GPU would pay for.
+
+    python bench/speed.py                       # current code against the revision before the hardening issue
+    python bench/speed.py --baseline REV        # another baseline (a git revision); --baseline none skips it
+"""
+import argparse, json, subprocess, sys, tempfile, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_BASELINE = 'c2fe087'          # main before the hardening issue: per-step syncs, torchdiffeq's fixed-grid loop
+
+WORKER = r'''
+import json, sys, time, inspect
+sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])
+import torch
+torch.set_num_threads(int(sys.argv[3]))
+from devcheck import device_check
+import otnb
+from otnb.interpolants import MultimarginalInterpolant
+from otnb.otflow import OTFlow
+from otnb.data import moons, eight_gaussians, checkerboard
+new = 'n_iters' in inspect.signature(MultimarginalInterpolant.fit).parameters
+it = 'n_iters' if new else 'n_steps'
+ts = 'n_time_steps' if new else 'n_steps'
+
+def timed(fn, repeat=3):
+    best = float('inf')
+    for _ in range(repeat):
+        t0 = time.perf_counter(); fn(); best = min(best, time.perf_counter() - t0)
+    return best
+
+def syncs(fn):
+    with device_check() as chk: fn()
+    return len(chk.syncs)
+
+data = [moons(20000), eight_gaussians(20000), checkerboard(20000)]
+x2k = torch.randn(2000, 2)
+out = {'otnb': otnb.__file__}
+for coupling, n in (('independent', 200), ('ot', 60)):
+    torch.manual_seed(0)
+    m = MultimarginalInterpolant(2, n_marginals=3)
+    m.fit(data, **{it: 10}, coupling=coupling, progress=False)                        # warm-up
+    out[f'interpolant fit, {coupling}: steps/s'] = n / timed(lambda: m.fit(data, **{it: n}, coupling=coupling, progress=False))
+m = MultimarginalInterpolant(2, n_marginals=3)
+out['interpolant transport, 2,000 points, 100 RK4 steps: s'] = timed(lambda: m.transport(x2k, (0, 2), **{ts: 100}))
+f = OTFlow(2)
+for coupling, n in (('independent', 300), ('ot', 150)):
+    f.fit_init(data[0], data[2], **{it: 10}, coupling=coupling, progress=False)
+    out[f'OT flow fit_init, {coupling}: steps/s'] = n / timed(lambda: f.fit_init(data[0], data[2], **{it: n}, coupling=coupling, progress=False))
+out['OT flow refine, 1 round (defaults): s'] = timed(lambda: f.refine(data[0], data[2], n_rounds=1, progress=False), repeat=2)
+out['OT flow transport, 4,000 points, 20 RK4 steps: s'] = timed(lambda: f.transport(torch.randn(4000, 2)))
+small = dict(width=16, depth=1)
+mi_s, f_s = MultimarginalInterpolant(2, n_marginals=3, **small), OTFlow(2, **small)
+out['host syncs: interpolant fit, 100 steps'] = syncs(lambda: mi_s.fit(data, **{it: 100}, batch_size=64, progress=False))
+out['host syncs: interpolant transport, 100 steps'] = syncs(lambda: mi_s.transport(x2k[:64], (0, 2), **{ts: 100}))
+out['host syncs: interpolant SDE sampler, 200 steps'] = syncs(lambda: (mi_s.sample if new else mi_s.sample_sde)(x2k[:64], (0, 1), seed=0))
+out['host syncs: OT flow fit_init (independent), 100 steps'] = syncs(lambda: f_s.fit_init(data[0], data[2], **{it: 100}, coupling='independent', progress=False))
+out['host syncs: OT flow refine, 1 round'] = syncs(lambda: f_s.refine(data[0], data[2], n_rounds=1, batch_size=64, progress=False))
+out['host syncs: OT flow transport, 20 steps'] = syncs(lambda: f_s.transport(x2k[:64]))
+print(json.dumps(out))
+'''
+
+def run(pkg_dir: Path, threads: int) -> dict:
+    "Run the worker on the `otnb` found in `pkg_dir`, with this checkout's device check."
+    with tempfile.TemporaryDirectory() as tmp:
+        # the device check of the current code, importable on its own (it only needs torch)
+        src = (ROOT / 'otnb' / 'core.py').read_text()
+        (Path(tmp) / 'devcheck.py').write_text(src.replace('from __future__ import annotations', 'from __future__ import annotations\n'))
+        (Path(tmp) / 'worker.py').write_text(WORKER)
+        res = subprocess.run([sys.executable, str(Path(tmp) / 'worker.py'), str(pkg_dir), tmp, str(threads)],
+                             capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--baseline', default=DEFAULT_BASELINE, help="git revision to compare with ('none' to skip)")
+    ap.add_argument('--threads', type=int, default=2, help='torch threads (this machine has 2 cores)')
+    args = ap.parse_args()
+    sys.path.insert(0, str(HERE))
+    from common import markdown_table, write_result
+    cols = {'now': run(ROOT, args.threads)}
+    if args.baseline != 'none':
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.baseline, 'otnb'], capture_output=True, check=True).stdout
+                subprocess.run(['tar', '-x', '-C', tmp], input=archive, check=True)
+                cols[f'baseline {args.baseline}'] = run(Path(tmp), args.threads)
+            except subprocess.CalledProcessError as e:
+                print(f'baseline {args.baseline} not measured: {e.stderr[-500:] if e.stderr else e}')
+    keys = [k for k in cols['now'] if k != 'otnb']
+    rows = []
+    for k in keys:
+        row = {'measure': k, **{c: cols[c].get(k) for c in cols}}
+        if len(cols) == 2 and 'steps/s' in k: row['ratio'] = f"{cols['now'][k] / list(cols.values())[1][k]:.2f}x"
+        rows.append(row)
+    body = (f"Torch threads: {args.threads}. Best of 3 timings (2 for refinement); 2D data (moons, 8 Gaussians, checkerboard, "
+            "20,000 points each); default networks (interpolant: width 256, depth 3, batch 512; OT flow: width 128, "
+            "batch 256 for `fit_init`, 1,024 for `refine`). Host syncs are counted on small networks by `device_check` "
+            "(the current one, for both columns); the minibatch-OT solve on the host is a declared sync and not counted.\n\n"
+            + markdown_table(rows, ['measure', *cols, *(['ratio'] if len(cols) == 2 else [])]))
+    print(body)
+    print(write_result('speed', 'Speed and host synchronisations of the two methods', body))
+
+if __name__ == '__main__':
+    main()
