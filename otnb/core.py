@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #bc8e5816
 from __future__ import annotations
-import contextlib, os, random, threading, traceback, weakref
+import contextlib, itertools, os, random, threading, traceback, weakref
 import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
@@ -35,7 +35,7 @@ def dtype_of(*objs, default=None) -> torch.dtype:
     for o in objs:
         if isinstance(o, torch.Tensor) and o.is_floating_point(): return o.dtype
         if isinstance(o, torch.nn.Module):
-            for p in (*o.parameters(), *o.buffers()):
+            for p in itertools.chain(o.parameters(), o.buffers()):
                 if p.is_floating_point(): return p.dtype
     return default or torch.get_default_dtype()
 

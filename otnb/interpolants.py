@@ -174,11 +174,11 @@ def fit(self: MultimarginalInterpolant,
     "Learn the fields on minibatches of coupled tuples and random α; returns self."
     if not 0 <= edge_prob <= 1: raise ValueError(f"edge_prob must be in [0, 1], got {edge_prob}")
     draw = _coupled_draw(self, samplers, coupling)
-    g = self.generator(seed)
+    g, dev, dt = self.generator(seed), self.device, self.dtype
     self.ema = EMA(self.net, ema_decay)
     def step():
         xk = self._draw(draw, batch_size, g)
-        return self.loss(xk, _sample_alpha(batch_size, self.n_vertices, edge_prob, g, self.device, self.dtype))
+        return self.loss(xk, _sample_alpha(batch_size, self.n_vertices, edge_prob, g, dev, dt))
     train(step, self.net, n_iters, lr=lr, ema=self.ema, progress=progress, desc='interpolant', history=self.log('loss'))
     self.ema.copy_to(self.net)
     self._coupled = draw

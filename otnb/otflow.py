@@ -83,9 +83,10 @@ def fit_init(self: OTFlow,
     "Flow matching with a linear interpolant: a flow that already joins P and Q; returns self."
     if coupling not in COUPLINGS: raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
     P, Q, g = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed)
+    dev, dt = self.device, self.dtype
     def step():
         x0, x1 = P(batch_size, generator=g), Q(batch_size, generator=g)
-        t = rand(batch_size, 1, generator=g, device=self.device, dtype=self.dtype)
+        t = rand(batch_size, 1, generator=g, device=dev, dtype=dt)
         return flow_matching_loss(self.net, x0, couple(x0, x1, coupling), t)
     train(step, self.net, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: init', history=self.log('init'))
     return self
@@ -112,7 +113,7 @@ def refine(self: OTFlow,
           ):
     "Lower the transport cost while holding the end distributions, by alternating classifier and flow updates; returns self."
     n_rounds, flow_iters, clf_iters = check_int(n_rounds, 'n_rounds', 0), check_int(flow_iters, 'flow_iters'), check_int(clf_iters, 'clf_iters')
-    P, Q, g = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed)
+    P, Q, g, dev = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed), self.device
     opt = torch.optim.AdamW(self.net.parameters(), lr, weight_decay=0.0)
     clf_opts = [torch.optim.AdamW(c.parameters(), clf_lr, weight_decay=0.0) for c in self.classifiers]
     for _ in trange(n_rounds, desc='OT flow: refine', disable=not progress):
@@ -120,7 +121,7 @@ def refine(self: OTFlow,
             clf = self.classifiers[k]
             with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd)     # the flow is frozen here
             def clf_step():
-                moved = pool[randint(len(pool), (batch_size,), g, self.device)]
+                moved = pool[randint(len(pool), (batch_size,), g, dev)]
                 return logistic_loss(clf(tgt(batch_size, generator=g)), clf(moved))
             train(clf_step, clf, clf_iters, lr=clf_lr, schedule=None, optimizer=clf_opts[k], grad_clip=None, progress=False,
                   history=self.log('classifier_' + 'pq'[k]))
