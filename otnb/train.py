@@ -237,6 +237,11 @@ class Estimator(nn.Module):
         _check_saved_class(cls, st, path)
         if st['config'].get('custom_net'):
             raise ValueError(f"checkpoint {path} was saved from a {cls.__name__} with your own net: build it again with that net, then call .load(path)")
-        est = cls(**{k: v for k, v in st['config'].items() if k != 'custom_net'})
+        est = cls(**cls._kwargs_from_config({k: v for k, v in st['config'].items() if k != 'custom_net'}))
         est.load_state_dict(st['model']); est.history = st['history']
         return est
+
+    @classmethod
+    def _kwargs_from_config(cls, config: dict) -> dict:
+        "The constructor's arguments from the plain `config` (a subclass that stores an object as plain data rebuilds it here)."
+        return config

@@ -20,6 +20,7 @@ from otnb.nets import TimeMLP, SimplexMLP
 from otnb.train import train, EMA
 from otnb.interpolants import MultimarginalInterpolant, FourierPath, path_cost_samples, polyline
 from otnb.otflow import OTFlow
+from otnb.dsb import DSB
 
 # ---- 1. real devices -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('name', sorted(TOYS_2D))
@@ -137,7 +138,20 @@ def _verbs_otflow(tmp_path, coupling):
     yield 'load', lambda: f.load(tmp_path / 'f.pt')
     yield 'from_checkpoint, moved', lambda: OTFlow.from_checkpoint(tmp_path / 'f.pt').to(x.device).transport(x)
 
-VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow}
+def _verbs_dsb(tmp_path, coupling):
+    m = DSB(2, n_time_steps=4, width=16, depth=1, reference='ou' if coupling == 'ot' else 'brownian')
+    p0, p1, x = moons(64), eight_gaussians(64), torch.randn(8, 2)
+    fit = dict(n_ipf=1, n_iters=3, batch_size=8, n_cache=16, refresh=2, n_eval=8, progress=False)
+    yield 'fit', lambda: m.fit(p0, None if coupling == 'ot' else p1, **fit)
+    yield 'fit, continued', lambda: m.fit(p0, None if coupling == 'ot' else p1, **fit)
+    yield 'sample forward', lambda: m.sample(x, 'forward', return_path=True, seed=0)
+    yield 'sample backward', lambda: m.sample(x, 'backward', last_noise=False)
+    if coupling == 'ot': yield 'generate', lambda: m.generate(5, seed=0)
+    yield 'save', lambda: m.save(tmp_path / 'd.pt')
+    yield 'load', lambda: m.load(tmp_path / 'd.pt')
+    yield 'from_checkpoint, moved', lambda: DSB.from_checkpoint(tmp_path / 'd.pt').to(x.device).sample(x)
+
+VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow, 'dsb': _verbs_dsb}     # for DSB, 'ot' means the OU reference
 
 @pytest.mark.parametrize('coupling', ['independent', 'ot'])
 @pytest.mark.parametrize('estimator', sorted(VERBS))
@@ -169,6 +183,13 @@ def test_otflow_training_makes_no_sync_per_step():
                   lambda f, n: f.fit_ratio(p, q, n_iters=n, batch_size=16, progress=False)):
         assert _syncs(stage, new(), 3) == _syncs(stage, new(), 9)
 
+@pytest.mark.parametrize('reference', ['brownian', 'ou'])
+def test_dsb_training_makes_no_sync_per_step(reference):
+    fit = lambda m, n: m.fit(moons(64), None if reference == 'ou' else eight_gaussians(64), n_ipf=1, n_iters=n, batch_size=8,
+                             n_cache=16, refresh=4, n_eval=8, progress=False)
+    new = lambda: DSB(2, n_time_steps=4, width=16, depth=1, reference=reference)
+    assert _syncs(fit, new(), 4) == _syncs(fit, new(), 12)
+
 def test_solves_make_no_sync_per_time_step():
     m = MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1)
     f = OTFlow(2, width=16, depth=1)
@@ -177,3 +198,22 @@ def test_solves_make_no_sync_per_time_step():
                  lambda k: m.sample(x, (0, 1), n_time_steps=k, seed=0), lambda k: f.transport(x, n_time_steps=k),
                  lambda k: f.inverse(x, n_time_steps=k)):
         assert _syncs(lambda: verb(4)) == _syncs(lambda: verb(16))
+    for k in (4, 16):                                              # a DSB chain of k steps, both ways
+        d = DSB(2, n_time_steps=k, width=16, depth=1).fit(moons(32), eight_gaussians(32), n_ipf=1, n_iters=1, batch_size=4,
+                                                         n_cache=8, n_eval=4, progress=False)
+        assert _syncs(lambda: (d.sample(x), d.sample(x, 'backward'))) == ['__bool__'] * 2     # the input's NaN check, once a call
+
+def test_samplers_draw_on_the_device_without_syncs():
+    # checkerboard once moved its cells to the host at every draw, RidgeMap moved its parameters and checked for NaNs
+    # at every batch, and a mixture drew where its generator lived and copied back: none of that may remain
+    P, Q, T = brenier_pair(3)
+    M = GaussianMixture(torch.randn(4, 2), 0.3)
+    S, x = as_sampler(torch.randn(100, 2)), torch.randn(10, 3)         # the data's NaN check runs once, here
+    draws = {'checkerboard': lambda g: TOYS_2D['checkerboard'](64, generator=g), 'moons': lambda g: moons(64, generator=g),
+             'mixture': lambda g: M.sample(64, generator=g), 'Brenier target': lambda g: Q(64, generator=g),
+             'Brenier map': lambda g: T(x), 'data sampler': lambda g: S(16, generator=g)}
+    for name, draw in draws.items():
+        with device_check() as chk:
+            g = make_generator(0, x.device)
+            for _ in range(3): draw(g)
+        assert chk.syncs == [], (name, chk.syncs)
