@@ -9,7 +9,7 @@ from .core import check_vector, check_spd, check_positive
 
 # %% auto #0
 __all__ = ['sqrtm_psd', 'gaussian_w2', 'gaussian_ot_map', 'gaussian_entropic_plan', 'gaussian_entropic_conditional',
-           'gaussian_sb_marginal']
+           'gaussian_entropic_ot', 'gaussian_sb_marginal']
 
 # %% ../nbs/02_gaussian.ipynb #df9064b3
 def sqrtm_psd(S: torch.Tensor) -> torch.Tensor:
@@ -91,6 +91,21 @@ def gaussian_entropic_conditional(m0, S0, m1, S1, # the two Gaussians, as in `ga
     K = torch.linalg.solve(S0, C).mT
     Sc = S1 - K @ C
     return K.to(dtype), (m1 - K @ m0).to(dtype), (0.5 * (Sc + Sc.mT)).to(dtype)
+
+# %% ../nbs/02_gaussian.ipynb #3728b971
+def gaussian_entropic_ot(m0, # mean of μ, shape `(d,)`
+                         S0, # covariance of μ, shape `(d, d)`
+                         m1, # mean of ν, shape `(d,)`
+                         S1, # covariance of ν, shape `(d, d)`
+                         eps: float, # entropic regularisation ε > 0 (multiplies KL(π‖μ⊗ν); cost |x-y|²)
+                        ) -> torch.Tensor:
+    "OT_ε(N(m0, S0), N(m1, S1)) = min_π E_π|x-y|² + ε KL(π‖μ⊗ν), a scalar tensor."
+    eps = check_positive(eps, 'eps')
+    m0, S0, m1, S1, dtype = _gauss_args(m0, S0, m1, S1)
+    C = _entropic_cross_cov(S0, S1, eps)
+    M = S1 - C.mT @ torch.linalg.solve(S0, C)                       # covariance of y given x
+    kl = 0.5 * (torch.linalg.slogdet(S1)[1] - torch.linalg.slogdet(0.5 * (M + M.mT))[1])
+    return (((m0 - m1) ** 2).sum() + S0.trace() + S1.trace() - 2 * C.trace() + eps * kl).to(dtype)
 
 # %% ../nbs/02_gaussian.ipynb #424a9e29
 def gaussian_sb_marginal(m0, S0, m1, S1, # the endpoint Gaussians N(m0, S0) at time 0 and N(m1, S1) at time T
