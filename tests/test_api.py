@@ -2,10 +2,10 @@
 import inspect
 import pytest
 import otnb
-from otnb import core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb
+from otnb import core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones
 from otnb._modidx import d as modidx
 
-MODULES = [core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb]
+MODULES = [core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones]
 # names the conventions replaced: optimisation iterations are n_iters, time grids n_time_steps, batches batch_size
 RETIRED = {'n_steps': 'n_iters or n_time_steps', 'batch': 'batch_size', 'n_t': 'n_time_steps', 'init_steps': 'init_iters',
            'ratio_steps': 'ratio_iters', 'flow_steps': 'flow_iters', 'clf_steps': 'clf_iters', 'generator_seed': 'seed'}
@@ -45,6 +45,12 @@ def test_dsb_methods_are_named_for_their_class():
     syms = modidx['syms']['otnb.dsb']
     for m in ('fit', 'sample', 'generate', 'prior'): assert f'otnb.dsb.DSB.{m}' in syms, m
     assert dsb.DSB.fit.__qualname__ == 'DSB.fit'
+
+def test_scones_methods_are_named_for_their_class():
+    syms = modidx['syms']['otnb.scones']
+    for m in ('fit', 'fit_dual', 'fit_score', 'fit_projector', 'transport', 'sample', 'log_compatibility', 'score', 'sigmas'):
+        assert f'otnb.scones.SCONES.{m}' in syms, m
+    assert scones.SCONES.sample.__qualname__ == 'SCONES.sample'
 
 def test_interpolant_methods_are_named_for_their_class():
     syms = modidx['syms']['otnb.interpolants']

@@ -21,6 +21,7 @@ from otnb.train import train, EMA
 from otnb.interpolants import MultimarginalInterpolant, FourierPath, path_cost_samples, polyline
 from otnb.otflow import OTFlow
 from otnb.dsb import DSB
+from otnb.scones import SCONES, gaussian_score
 
 # ---- 1. real devices -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('name', sorted(TOYS_2D))
@@ -151,7 +152,27 @@ def _verbs_dsb(tmp_path, coupling):
     yield 'load', lambda: m.load(tmp_path / 'd.pt')
     yield 'from_checkpoint, moved', lambda: DSB.from_checkpoint(tmp_path / 'd.pt').to(x.device).sample(x)
 
-VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow, 'dsb': _verbs_dsb}     # for DSB, 'ot' means the OU reference
+def _verbs_scones(tmp_path, coupling):
+    m = SCONES(2, eps=1.0, regularization='l2' if coupling == 'ot' else 'kl', width=16, depth=1)
+    p, q, x = moons(64), eight_gaussians(64), torch.randn(8, 2)
+    exact = gaussian_score(torch.zeros(2), torch.eye(2))
+    fit = dict(n_iters=3, batch_size=16, progress=False)
+    yield 'fit', lambda: m.fit(p, q, **fit)
+    yield 'fit_dual', lambda: m.fit_dual(p, q, **fit)
+    yield 'fit_score', lambda: m.fit_score(q, **fit)
+    yield 'fit_projector', lambda: m.fit_projector(p, q, **fit)
+    yield 'transport', lambda: m.transport(x)
+    yield 'sample', lambda: m.sample(x, n_iters=4, seed=0)
+    yield 'sample, exact score', lambda: m.sample(x, n_iters=4, score=exact)
+    yield 'sample from noise, annealed, denoised', lambda: m.sample(x, n_iters=20, init='noise', denoise=True, seed=0)
+    yield 'log_compatibility', lambda: m.log_compatibility(x, x)
+    yield 'score', lambda: m.score(x, 0.1)
+    yield 'save', lambda: m.save(tmp_path / 's.pt')
+    yield 'load', lambda: m.load(tmp_path / 's.pt')
+    yield 'from_checkpoint, moved', lambda: SCONES.from_checkpoint(tmp_path / 's.pt').to(x.device).sample(x, n_iters=2)
+
+# for DSB, 'ot' means the OU reference; for SCONES, the L2 regulariser
+VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow, 'dsb': _verbs_dsb, 'scones': _verbs_scones}
 
 @pytest.mark.parametrize('coupling', ['independent', 'ot'])
 @pytest.mark.parametrize('estimator', sorted(VERBS))
@@ -189,6 +210,19 @@ def test_dsb_training_makes_no_sync_per_step(reference):
                              n_cache=16, refresh=4, n_eval=8, progress=False)
     new = lambda: DSB(2, n_time_steps=4, width=16, depth=1, reference=reference)
     assert _syncs(fit, new(), 4) == _syncs(fit, new(), 12)
+
+@pytest.mark.parametrize('regularization', ['kl', 'l2'])
+def test_scones_training_makes_no_sync_per_step(regularization):
+    p, q = moons(64), eight_gaussians(64)
+    new = lambda: SCONES(2, eps=1.0, regularization=regularization, width=16, depth=1)
+    assert _syncs(lambda m, n: m.fit(p, q, n_iters=n, batch_size=16, progress=False), new(), 5) == \
+           _syncs(lambda m, n: m.fit(p, q, n_iters=n, batch_size=16, progress=False), new(), 15)
+
+def test_scones_langevin_makes_no_sync_per_step():
+    m = SCONES(2, eps=1.0, width=16, depth=1).fit(moons(64), eight_gaussians(64), n_iters=2, batch_size=16, progress=False)
+    x = torch.randn(8, 2)
+    for kw in (dict(), dict(init='noise', denoise=True)):
+        assert _syncs(lambda: m.sample(x, n_iters=20, **kw)) == _syncs(lambda: m.sample(x, n_iters=60, **kw))
 
 def test_solves_make_no_sync_per_time_step():
     m = MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1)

@@ -1,0 +1,98 @@
+"""SCONES: bad input, the dual's conventions, reproducibility, save/load, a custom cost across dimensions, inputs as users hold them."""
+import math
+import numpy as np
+import torch, pytest
+from otnb.core import make_generator
+from otnb.data import Gaussian, moons
+from otnb.scones import SCONES, dual_objective, gaussian_score, langevin, pairwise_cost, sqeuclidean, log_compatibility_from
+
+def small(**kw): return SCONES(2, eps=kw.pop('eps', 1.0), width=16, depth=1, **kw)
+FIT = dict(n_iters=3, batch_size=8, progress=False)
+
+def test_bad_input():
+    with pytest.raises(ValueError, match='eps must be > 0'): SCONES(2, eps=-1.)
+    with pytest.raises(ValueError, match="regularization must be 'kl' or 'l2'"): SCONES(2, eps=1., regularization='entropy')
+    with pytest.raises(ValueError, match='target_dim == dim'): SCONES(2, eps=1., target_dim=4)
+    with pytest.raises(TypeError, match='cost must be'): SCONES(2, eps=1., cost=3)
+    with pytest.raises(ValueError, match='n_sigmas must be >= 2'): SCONES(2, eps=1., n_sigmas=1)
+    m = small()
+    with pytest.raises(ValueError, match='sample needs the dual'): m.sample(torch.zeros(2, 2), score=lambda y, s: -y)
+    with pytest.raises(ValueError, match='transport needs the projector'): m.transport(torch.zeros(2, 2))
+    with pytest.raises(ValueError, match='fit_projector needs the dual'): m.fit_projector(moons, moons, **FIT)
+    with pytest.raises(ValueError, match='sample_target must produce dimension 2, got 3'): m.fit_dual(moons, torch.zeros(10, 3), **FIT)
+    with pytest.raises(ValueError, match='sample_source contains NaN'): m.fit_dual(torch.full((4, 2), math.nan), moons, **FIT)
+    m.fit(moons, moons, **FIT)
+    with pytest.raises(ValueError, match=r'x must have dimension d=2'): m.sample(torch.zeros(3, 3))
+    with pytest.raises(ValueError, match='x contains NaN'): m.transport(torch.tensor([[0., math.nan]]))
+    with pytest.raises(ValueError, match='step_size must be > 0'): m.sample(torch.zeros(3, 2), step_size=0.)
+    with pytest.raises(ValueError, match='n_iters must be >= 1'): m.sample(torch.zeros(3, 2), n_iters=0)
+    with pytest.raises(TypeError, match='score must be a callable'): m.sample(torch.zeros(3, 2), score=1.0)
+    with pytest.raises(ValueError, match="init must be 'projector' or 'noise'"): m.sample(torch.zeros(3, 2), init='zeros')
+
+def test_kl_dual_is_the_plain_dual_at_the_optimal_shift():
+    g = make_generator(0)
+    phi, psi, C = torch.randn(5, generator=g, dtype=torch.float64), torch.randn(7, generator=g, dtype=torch.float64), torch.rand(5, 7, generator=g, dtype=torch.float64) * 3
+    eps = 0.7
+    plain = lambda p: p.mean() + psi.mean() - eps * torch.exp((p[:, None] + psi[None] - C) / eps).mean() + eps
+    stable = dual_objective(phi, psi, C, eps, 'kl')
+    kappa = -eps * torch.log(torch.exp((phi[:, None] + psi[None] - C) / eps).mean())
+    torch.testing.assert_close(stable, plain(phi + kappa))
+    assert stable >= plain(phi) and stable >= plain(phi + 0.3)          # the best shift, never below the plain dual
+    # finite where the plain form overflows
+    assert torch.isfinite(dual_objective(phi + 500., psi, C, 1e-2, 'kl')) and not torch.isfinite(torch.exp((phi + 500.)[:, None] / 1e-2)).all()
+
+def test_pairwise_cost_and_compatibility():
+    x, y = torch.randn(4, 2), torch.randn(3, 2)
+    torch.testing.assert_close(pairwise_cost(sqeuclidean, x, y), torch.cdist(x, y) ** 2, atol=1e-5, rtol=1e-5)
+    v = torch.linspace(-2, 2, 9)
+    assert torch.isneginf(log_compatibility_from(v, 0.5, 'l2')[:5]).all()
+    assert (log_compatibility_from(v, 0.5, 'l2', smoothing=0.1).diff() > 0).all()
+
+def test_langevin_samples_a_gaussian_with_the_predicted_bias():
+    S = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
+    a = 0.1
+    y = langevin(gaussian_score(torch.zeros(2, dtype=torch.float64), S), torch.zeros(40000, 2, dtype=torch.float64), n_iters=300,
+                 step_size=a, generator=make_generator(0))
+    S_a = S @ torch.linalg.inv(torch.eye(2, dtype=torch.float64) - a / 2 * torch.linalg.inv(S))
+    assert (torch.cov(y.T) - S_a).abs().max() < 3 * math.sqrt(2 / 40000) * 2.3
+
+def test_same_seed_same_result():
+    def run():
+        torch.manual_seed(0)
+        m = small().fit(moons, moons, seed=3, **FIT)
+        return m.history, m.sample(torch.zeros(4, 2), n_iters=5, seed=1)
+    (h1, y1), (h2, y2) = run(), run()
+    assert h1 == h2 and torch.equal(y1, y2)
+
+def test_save_load(tmp_path):
+    m = small(regularization='l2').fit(moons, moons(256) + 1, **FIT)
+    m.save(tmp_path / 's.pt')
+    m2 = SCONES.from_checkpoint(tmp_path / 's.pt')
+    x = torch.randn(5, 2)
+    assert torch.equal(m.sample(x, n_iters=4, seed=2), m2.sample(x, n_iters=4, seed=2))
+    assert torch.equal(m.transport(x), m2.transport(x)) and m2.history == m.history
+    assert torch.equal(m.sample(x, n_iters=6, init='noise', seed=3), m2.sample(x, n_iters=6, init='noise', seed=3))
+    torch.testing.assert_close(m.log_compatibility(x, x), m2.log_compatibility(x, x))
+
+def test_custom_cost_across_dimensions(tmp_path):
+    pool = lambda y: y.reshape(len(y), 2, 2).mean(2)                     # 4 -> 2 by averaging pairs
+    cost = lambda x, y: ((x - pool(y)) ** 2).sum(1)
+    m = SCONES(2, eps=1.0, cost=cost, target_dim=4, width=16, depth=1).fit(moons, torch.randn(64, 4), **FIT)
+    x = torch.randn(6, 2)
+    assert m.sample(x, n_iters=3, seed=0).shape == (6, 4) and m.transport(x).shape == (6, 4)
+    assert m.log_compatibility(x, torch.randn(6, 4)).shape == (6,)
+    m.save(tmp_path / 'c.pt')
+    with pytest.raises(ValueError, match='your own cost'): SCONES.from_checkpoint(tmp_path / 'c.pt')
+    m2 = SCONES(2, eps=1.0, cost=cost, target_dim=4, width=16, depth=1).load(tmp_path / 'c.pt')
+    assert torch.equal(m2.transport(x), m.transport(x))
+
+def test_inputs_as_users_hold_them():
+    m = small().fit(np.random.randn(50, 2), moons(50).double(), **FIT)
+    y = m.sample(np.zeros((3, 2)), n_iters=3)
+    assert y.dtype == torch.float32 and y.shape == (3, 2)
+    m64 = small().double().fit(moons, moons, **FIT)
+    assert m64.sample(torch.zeros(3, 2), n_iters=2).dtype == torch.float64
+
+def test_history_records_the_dual_value():
+    m = small().fit_dual(moons, moons, n_iters=20, batch_size=16, progress=False)
+    assert len(m.history['dual']) == 20 and all(math.isfinite(v) for v in m.history['dual'])
