@@ -2,13 +2,14 @@
 
 For d in --dims, 3 random Gaussian pairs (means N(0, I), covariances with eigenvalues 1 to 10), eps = 2d (the paper's
 lambda; cost |x - y|², KL). Protocol of the reference code: potentials trained --n_iters steps at batch 500 (3x256 MLPs
-here, 3x4096 there), projector, then 1,000 Langevin steps from the barycentric projection on 10,000 source points. The
+here, 3x4096 there), projector, then 1,000 Langevin steps from the barycentric projection on 10,000 source points (moments matched). The
 reference's update y + (eta/2) grad + sqrt(eta) z with eta = 0.01 is our step_size a = 0.005. Rows: the exact target score
 (`gaussian_score`) and the learned score model; the trivial baseline y ~ nu drawn ignoring x; and the peer a user would
 otherwise pick, POT's Sinkhorn (log domain, reg = eps) on --n_sinkhorn samples a side, sampled through its plan's rows.
 
 Columns: joint BW-UVP (%) in otnb's units (100 W2² / (½ tr Σ)) and in the reference's (W2² / tr Σ, no 100, no ½: ours
-/ 200); the relative cross-covariance error ||C_hat - C|| / ||C||; fit time of each part; Langevin seconds per 1,000
+/ 200); the relative cross-covariance error ||C_hat - C|| / ||C||, and the same estimated with the notebook's control chain
+(same start and noise, exact conditional score: far less sampling noise; `control_cross_error`); fit time of each part; Langevin seconds per 1,000
 conditional samples.
 
     python bench/scones.py [--dims 2 16 64] [--n_pairs 3] [--n_iters 5000] [--quick]
@@ -22,7 +23,7 @@ from otnb.core import make_generator
 from otnb.data import Gaussian, random_spd
 from otnb.gaussian import gaussian_entropic_plan
 from otnb.metrics import bw_uvp
-from otnb.scones import SCONES, gaussian_score
+from otnb.scones import SCONES, gaussian_score, gaussian_control_chain, control_cross_error
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument('--dims', type=int, nargs='+', default=[2, 16, 64])
@@ -53,18 +54,20 @@ for d in args.dims:
         m0, m1 = torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64)
         S0, S1 = (random_spd(d, cond=10., scale=math.sqrt(10.), generator=g, dtype=torch.float64) for _ in range(2))
         P, Q = Gaussian(m0.float(), S0.float()), Gaussian(m1.float(), S1.float())
-        x = P(args.n_samples, make_generator(1))
+        x = P(args.n_samples, make_generator(1), match_moments=True)
         torch.manual_seed(pair)
         m = SCONES(d, eps=eps)
         t0 = time.perf_counter(); m.fit_dual(P, Q, n_iters=args.n_iters, batch_size=500, progress=False); t_dual = time.perf_counter() - t0
         t0 = time.perf_counter(); m.fit_projector(P, Q, n_iters=3 * args.n_iters // 5, batch_size=500, progress=False); t_proj = time.perf_counter() - t0
         t0 = time.perf_counter(); m.fit_score(Q, n_iters=args.n_iters, batch_size=500, progress=False); t_score = time.perf_counter() - t0
         base = {'d': d, 'pair': pair}
+        control = gaussian_control_chain(m, x, m0, S0, m1, S1, args.n_langevin, 0.005, seed=2)
         for name, score in (('SCONES, exact score', gaussian_score(m1, S1)), ('SCONES, learned score', None)):
             t0 = time.perf_counter()
             y = m.sample(x, n_iters=args.n_langevin, step_size=0.005, score=score, seed=2)
             t_lan = time.perf_counter() - t0
-            rows.append({**base, 'method': name, **errors(x, y, m0, S0, m1, S1, eps),
+            err_cv, se_cv = control_cross_error(x, y, control, m0, S0, m1, S1, eps)
+            rows.append({**base, 'method': name, **errors(x, y, m0, S0, m1, S1, eps), 'cross-cov error, control chain (SE)': f"{err_cv:.4f} ({se_cv:.4f})",
                          'fit s (dual / projector / score)': f"{t_dual:.0f} / {t_proj:.0f} / {t_score:.0f}",
                          'Langevin s per 1,000 samples': t_lan * 1000 / args.n_samples})
         rows.append({**base, 'method': 'baseline y ~ ν (ignores x)', **errors(x, Q(args.n_samples, make_generator(3)), m0, S0, m1, S1, eps)})
@@ -79,7 +82,7 @@ for d in args.dims:
                      'fit s (dual / projector / score)': f"{t_sk:.1f} (solve)"})
         print(rows[-4:], flush=True)
 
-cols = ['d', 'pair', 'method', 'BW-UVP %', 'reference units (W2²/tr Σ)', 'cross-cov rel. error', 'fit s (dual / projector / score)', 'Langevin s per 1,000 samples']
+cols = ['d', 'pair', 'method', 'BW-UVP %', 'reference units (W2²/tr Σ)', 'cross-cov rel. error', 'cross-cov error, control chain (SE)', 'fit s (dual / projector / score)', 'Langevin s per 1,000 samples']
 total = time.perf_counter() - t_start
 body = (f"eps = 2d, cost |x - y|², KL. {args.n_pairs} covariance pairs per d (eigenvalues 1 to 10). Potentials, projector and score: "
         f"3×256 MLPs, {args.n_iters} steps at batch 500 (projector 3/5 of it). Sampling: {args.n_langevin} Langevin steps of a = 0.005 "

@@ -10,24 +10,36 @@ from torch import nn
 from fastcore.basics import patch
 from .core import check_int, check_positive, randn, rand
 from .data import Gaussian
+from .gaussian import gaussian_entropic_plan, gaussian_entropic_conditional
+from .metrics import mean_cov
 from .nets import MLP, TimeMLP
 from .train import Estimator, EMA, train
 
 # %% auto #0
-__all__ = ['sqeuclidean', 'pairwise_cost', 'dual_objective', 'log_compatibility_from', 'gaussian_score', 'langevin', 'SCONES']
+__all__ = ['sqeuclidean', 'pairwise_cost', 'dual_objective', 'log_compatibility_from', 'gaussian_score', 'langevin', 'SCONES',
+           'gaussian_control_chain', 'control_cross_error']
 
 # %% ../nbs/12_scones.ipynb #5a57a3e4
 def sqeuclidean(x, # points, shape `(n, d)`
                 y, # points, shape `(n, d)`
                ) -> torch.Tensor:
-    "The squared Euclidean cost |x_i - y_i|² of paired rows, shape `(n,)`."
+    "The squared Euclidean cost |x_i - y_i|² of paired rows, shape `(n,)`; `sqeuclidean.all_pairs(x, y)` gives the `(n, m)` matrix."
     return ((x - y) ** 2).sum(-1)
 
-def pairwise_cost(cost, # a row-wise cost c(x, y) -> `(n,)`, such as `sqeuclidean`
+def _sqeuclidean_all_pairs(x, y):
+    "|x_i - y_j|² as |x|² + |y|² - 2 x·y, about a common centre so that float32 loses little to cancellation."
+    c = y.mean(0)
+    x, y = x - c, y - c
+    return (x.pow(2).sum(1)[:, None] + y.pow(2).sum(1)[None] - 2 * x @ y.T).clamp_min(0)
+
+sqeuclidean.all_pairs = _sqeuclidean_all_pairs
+
+def pairwise_cost(cost, # a row-wise cost c(x, y) -> `(n,)`, such as `sqeuclidean`; used through `cost.all_pairs(x, y)` if it has one
                   x, # points of the source, shape `(n, d)`
                   y, # points of the target, shape `(m, d')`
                  ) -> torch.Tensor:
-    "The `(n, m)` matrix of c(x_i, y_j), from a cost that takes paired rows."
+    "The `(n, m)` matrix of c(x_i, y_j): from `cost.all_pairs` when the cost has it (as OTT-JAX's costs do), else from paired rows."
+    if hasattr(cost, 'all_pairs'): return cost.all_pairs(x, y)
     n, m = len(x), len(y)
     xx, yy = x[:, None].expand(n, m, x.shape[1]), y[None].expand(n, m, y.shape[1])
     return cost(xx.reshape(n * m, -1), yy.reshape(n * m, -1)).reshape(n, m)
@@ -81,7 +93,7 @@ def langevin(score, # score(y, σ) -> `(n, d)`: ∇ log p at noise level σ (σ 
              step_size: float = 0.01, # a: y ← y + a·score + √(2a)·z (the step of the first level when annealing)
              sigmas=None, # decreasing noise levels σ_1 > ... > σ_L for annealing (None: plain Langevin)
              max_sigma2: float | None = None, # annealing: the step grows as min(σ², max_sigma2) (None: as σ², NCSN)
-             denoise: bool = False, # end with Tweedie's step y ← y + σ_L² score(y, σ_L) (annealing only)
+             denoise: bool = False, # end with Tweedie's step y ← y + σ_L² score(y, σ_L) (needs `sigmas`; one level is plain Langevin at σ_L)
              generator=None, # a `torch.Generator` on the device of `y`
             ) -> torch.Tensor:
     "Unadjusted Langevin dynamics, plain or annealed over `sigmas`; returns the final points."
@@ -133,7 +145,10 @@ class SCONES(Estimator):
         self.projector = MLP(dim, target_dim, width, depth, act)
         self.score_net = TimeMLP(target_dim, target_dim, width, depth, act)
         self.register_buffer('sigma_max', torch.tensor(math.nan if sigma_max is None else float(sigma_max)))
-        self.register_buffer('sigma_data', torch.tensor(1.0))    # the target's scale, set by fit_score (score preconditioning)
+        self.register_buffer('sigma_data', torch.tensor(1.0))    # the target's RMS scale, set by fit_score (score preconditioning)
+        self.register_buffer('target_mean', torch.zeros(target_dim))            # m1, and Σ1 = U diag(λ) Uᵀ: the Gaussian part
+        self.register_buffer('target_evals', torch.ones(target_dim))            # of the score, set by fit_score
+        self.register_buffer('target_evecs', torch.eye(target_dim))
         self.register_buffer('log_shift', torch.tensor(0.0))      # κ*/ε: log H = v/ε + κ*/ε integrates to one (KL)
         self.register_buffer('fitted', torch.zeros(3, dtype=torch.bool))     # dual, score, projector
         self._fitted = [False, False, False]                                  # its copy on the host, read without a sync
@@ -161,6 +176,11 @@ def _log_h(self: SCONES, x, y, phi_x=None, smooth: bool = False):
     return log_compatibility_from(v, self.eps, self.regularization, self.smoothing if smooth else None)
 
 @patch
+def _v_all_pairs(self: SCONES, x, y):
+    "v(x_i, y_j) = φ(x_i) + ψ(y_j) - c(x_i, y_j) over all pairs, shape `(n, m)`."
+    return self.phi(x)[:, 0][:, None] + self.psi(y)[:, 0][None] - pairwise_cost(self.cost, x, y)
+
+@patch
 def log_compatibility(self: SCONES,
                       x, # source points, shape `(n, d)`
                       y, # target points, shape `(n, d')`, paired with the rows of `x`
@@ -183,10 +203,12 @@ def score(self: SCONES,
           y, # target-space points, shape `(n, d')`
           sigma, # the noise level: a float or a tensor `(n,)`/`(n, 1)`
          ) -> torch.Tensor:
-    "The score model s(y, σ) ≈ ∇ log ν_σ(y), shape `(n, d')`."
+    "The score model s(y, σ) ≈ ∇ log ν_σ(y) = -(Σ1 + σ²I)⁻¹(y - m1) + F(t(σ), y)/√(σ² + σ_data²), shape `(n, d')`."
     sig = y.new_full((1, 1), sigma) if isinstance(sigma, (int, float)) else sigma.to(y).reshape(-1, 1)   # a fill, not a copy from the host
     t = torch.log(self.sigma_max / sig) / torch.log(self.sigma_max / self.sigma_min)
-    return self.score_net(t.expand(len(y), 1), y) / torch.sqrt(sig ** 2 + self.sigma_data ** 2)
+    U = self.target_evecs
+    gaussian = -(((y - self.target_mean) @ U) / (self.target_evals + sig ** 2)) @ U.T      # the best affine score (Stein)
+    return gaussian + self.score_net(t.expand(len(y), 1), y) / torch.sqrt(sig ** 2 + self.sigma_data ** 2)
 
 # %% ../nbs/12_scones.ipynb #0934cd82
 @patch
@@ -212,8 +234,7 @@ def fit_dual(self: SCONES,
     if self.regularization == 'kl':
         g = self.generator(seed)
         with torch.no_grad():
-            x, y = X(2048, generator=g), Y(2048, generator=g)
-            v = self.phi(x)[:, 0][:, None] + self.psi(y)[:, 0][None] - pairwise_cost(self.cost, x, y)
+            v = self._v_all_pairs(X(2048, generator=g), Y(2048, generator=g))
             self.log_shift.fill_(math.log(v.numel()) - torch.logsumexp(v.reshape(-1) / self.eps, 0).item())
     self.fitted[0] = True; self._fitted[0] = True
     return self
@@ -231,9 +252,13 @@ def fit_score(self: SCONES,
     Y = self.sampler(sample_target, 'sample_target', dim=self.target_dim)
     g = self.generator(seed)
     with torch.no_grad():
-        y = Y(1000, generator=g)
-        self.sigma_data.fill_(y.var(0).mean().sqrt().item())
-        if math.isnan(self._sigma_max): self.sigma_max.fill_(max(torch.cdist(y, y).max().item(), 2 * self.sigma_min))   # Song and Ermon: the largest distance
+        y = Y(10000, generator=g)
+        m, S = mean_cov(y.double())
+        lam, U = torch.linalg.eigh(S)
+        self.target_mean.copy_(m); self.target_evals.copy_(lam.clamp_min(0)); self.target_evecs.copy_(U)
+        self.sigma_data.copy_(self.target_evals.mean().sqrt())
+        if math.isnan(self._sigma_max):                      # Song and Ermon: the largest distance in a batch
+            self.sigma_max.fill_(max(torch.cdist(y[:1000], y[:1000]).max().item(), 2 * self.sigma_min))
     log_hi, log_lo = math.log(self._sigma_max), math.log(self.sigma_min)
     def loss(y):
         u = rand(len(y), generator=g, device=y.device, dtype=y.dtype)         # u = t(σ): log-uniform σ
@@ -267,8 +292,7 @@ def fit_projector(self: SCONES,
     Y = self.sampler(sample_target, 'sample_target', dim=self.target_dim)
     def loss(x, y):
         with torch.no_grad():
-            v = self.phi(x)[:, 0][:, None] + self.psi(y)[:, 0][None] - pairwise_cost(self.cost, x, y)
-            w = torch.softmax(log_compatibility_from(v, self.eps, self.regularization), 1)
+            w = torch.softmax(log_compatibility_from(self._v_all_pairs(x, y), self.eps, self.regularization), 1)
             w = torch.nan_to_num(w)                  # L2: a row with no y in the support carries no weight
         return (w * pairwise_cost(sqeuclidean, self.projector(x), y)).sum(1).mean()
     ema = EMA(self.projector, 0.999)
@@ -311,7 +335,7 @@ def sample(self: SCONES,
            step_size: float = 0.01, # a: y ← y + a ∇log π(y|x) + √(2a) z (at the first level when annealing)
            init: str = 'projector', # start at the projection T(x) ('projector') or at N(0, σ_max² I) ('noise')
            annealed: bool | None = None, # anneal over `sigmas` (None: only when init='noise')
-           denoise: bool = False, # a final Tweedie step (annealing only)
+           denoise: bool = False, # a final Tweedie step y ← y + σ² ∇log π_σ(y|x) at the last noise level
            sigma: float | None = None, # plain Langevin's noise level (None: max(sigma_min, sigma_data/20); sigma_min with `score`)
            score=None, # a score s(y, σ) to use instead of the fitted one, e.g. `gaussian_score(m1, S1)`
            seed=None, # an int or a generator for the start and the noise
@@ -339,6 +363,33 @@ def sample(self: SCONES,
         with torch.enable_grad():
             y_ = y.detach().requires_grad_(True)
             gh, = torch.autograd.grad(self._log_h(x, y_, phi_x, smooth=self.regularization == 'l2').sum(), y_)
-        with torch.no_grad(): return gh + s_fn(y, s if annealed else level)
-    sig = self.sigmas.tolist() if annealed else None
+        with torch.no_grad(): return gh + s_fn(y, s)
+    sig = self.sigmas.tolist() if annealed else [level]          # one level: plain Langevin at σ = level
     return langevin(cond_score, y, n_iters, step_size, sig, max_sigma2=self.eps / 2, denoise=denoise, generator=g).detach()
+
+# %% ../nbs/12_scones.ipynb #7e90e012
+def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1, S1) (squared cost, KL)
+                           x, # the source points given to `model.sample`, shape `(n, d)`
+                           m0, S0, m1, S1, # the two Gaussians
+                           n_iters: int, step_size: float, seed, # as given to `model.sample` (plain Langevin from the projector)
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    "The control chain ȳ of `model.sample(x, n_iters, step_size, seed=seed)`: same start and noise, exact conditional score. Returns ȳ and E[ȳ | x]."
+    K, c, Sc = (t.to(x) for t in gaussian_entropic_conditional(m0, S0, m1, S1, model.eps))
+    prec, mc, y0 = torch.linalg.inv(Sc), x @ K.T + c, model.transport(x)
+    y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_iters, step_size, generator=model.generator(seed))
+    Mk = torch.linalg.matrix_power(torch.eye(len(c), dtype=x.dtype, device=x.device) - step_size * prec, n_iters)
+    return y, mc + (y0 - mc) @ Mk.T                                            # E[ȳ_k | x] = Kx + c + M^k (T(x) - Kx - c)
+
+def control_cross_error(x, # source points, shape `(n, d)`
+                        y, # SCONES draws y | x, shape `(n, d)`
+                        control, # `gaussian_control_chain(...)` for the same x, steps and seed
+                        m0, S0, m1, S1, eps: float, # the two Gaussians and ε
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    "The relative cross-covariance error ‖Ĉ - C‖/‖C‖ of (x, y), estimated with the control chain, and its standard error."
+    d, (y_bar, mean_bar) = len(m0), control
+    xc, r = x.double() - x.double().mean(0), (y - y_bar).double()
+    w = r + mean_bar.double()
+    C_cv = xc.T @ (w - w.mean(0)) / (len(x) - 1)
+    Ce = gaussian_entropic_plan(m0, S0, m1, S1, eps)[1][:d, d:].to(C_cv)
+    se = ((xc[:, :, None] * (r - r.mean(0))[:, None]).var(0) / len(x)).sum().sqrt() / Ce.norm()
+    return (C_cv - Ce).norm() / Ce.norm(), se

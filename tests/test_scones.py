@@ -4,7 +4,8 @@ import numpy as np
 import torch, pytest
 from otnb.core import make_generator
 from otnb.data import Gaussian, moons
-from otnb.scones import SCONES, dual_objective, gaussian_score, langevin, pairwise_cost, sqeuclidean, log_compatibility_from
+from otnb.scones import (SCONES, dual_objective, gaussian_score, langevin, pairwise_cost, sqeuclidean, log_compatibility_from,
+                         gaussian_control_chain, control_cross_error)
 
 def small(**kw): return SCONES(2, eps=kw.pop('eps', 1.0), width=16, depth=1, **kw)
 FIT = dict(n_iters=3, batch_size=8, progress=False)
@@ -96,3 +97,44 @@ def test_inputs_as_users_hold_them():
 def test_history_records_the_dual_value():
     m = small().fit_dual(moons, moons, n_iters=20, batch_size=16, progress=False)
     assert len(m.history['dual']) == 20 and all(math.isfinite(v) for v in m.history['dual'])
+
+def test_all_pairs_matches_paired_rows():
+    g = make_generator(0)
+    x, y = torch.randn(7, 3, generator=g) + 20, torch.randn(5, 3, generator=g) + 20   # far from the origin: cancellation
+    rowwise = lambda a, b: ((a - b) ** 2).sum(1)                                      # no all_pairs: the n×m×d path
+    torch.testing.assert_close(pairwise_cost(sqeuclidean, x, y), pairwise_cost(rowwise, x, y), atol=1e-4, rtol=1e-5)
+    pool = lambda y: y.reshape(len(y), 3, 2).mean(2)
+    cost = lambda a, b: sqeuclidean(a, pool(b))
+    cost.all_pairs = lambda a, b: sqeuclidean.all_pairs(a, pool(b))
+    y6 = torch.randn(5, 6, generator=g)
+    torch.testing.assert_close(pairwise_cost(cost, x - 20, y6), pairwise_cost(lambda a, b: cost(a, b), x - 20, y6))
+
+def test_score_is_the_gaussian_score_plus_the_network():
+    m1, S1 = torch.tensor([1.0, -2.0]), torch.tensor([[2.0, 0.5], [0.5, 0.3]])
+    m = small().fit_score(Gaussian(m1, S1), n_iters=1, batch_size=8, progress=False)
+    last = [mod for mod in m.score_net.modules() if isinstance(mod, torch.nn.Linear)][-1]
+    with torch.no_grad(): last.weight.zero_(); last.bias.zero_()
+    y = torch.randn(50, 2)
+    for sigma in (0.01, 0.3, 3.0):
+        S_hat = m.target_evecs @ torch.diag(m.target_evals) @ m.target_evecs.T
+        torch.testing.assert_close(m.score(y, sigma), gaussian_score(m.target_mean, S_hat)(y, sigma), atol=1e-4, rtol=1e-4)
+    # the moments come from 10,000 draws: a few percent from the truth
+    torch.testing.assert_close(m.target_mean, m1, atol=0.05, rtol=0)
+    torch.testing.assert_close(S_hat, S1, atol=0.1, rtol=0)
+
+def test_control_chain_shares_the_samplers_noise():
+    m0, S0, m1, S1 = torch.zeros(2), torch.eye(2), torch.ones(2), torch.tensor([[2.0, 0.3], [0.3, 0.5]])
+    P, Q = Gaussian(m0, S0), Gaussian(m1, S1)
+    torch.manual_seed(0)
+    m = SCONES(2, eps=1.0, width=32, depth=2).fit_dual(P, Q, n_iters=300, batch_size=256, progress=False)
+    m.fit_projector(P, Q, n_iters=200, batch_size=256, progress=False)
+    x = P(2000, make_generator(1))
+    y = m.sample(x, n_iters=200, score=gaussian_score(m1, S1), seed=3)
+    y_bar, mean_bar = gaussian_control_chain(m, x, m0, S0, m1, S1, 200, 0.01, seed=3)
+    # with shared noise the two chains differ only through the learned compatibility: far less than the chains' own spread
+    assert (y - y_bar).norm(dim=1).mean() < 0.3 * (y_bar - mean_bar).norm(dim=1).mean()
+    # E[ȳ | x] is the control chain's mean: its residuals average to zero within 4 SE
+    r = y_bar - mean_bar
+    assert (r.mean(0).abs() < 4 * r.std(0) / math.sqrt(len(r))).all()
+    err, se = control_cross_error(x, y, (y_bar, mean_bar), m0, S0, m1, S1, 1.0)
+    assert 0 <= se < 0.05 and torch.isfinite(err)
