@@ -374,6 +374,9 @@ def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1
                            n_iters: int, step_size: float, seed, # as given to `model.sample` (plain Langevin from the projector)
                           ) -> tuple[torch.Tensor, torch.Tensor]:
     "The control chain ȳ of `model.sample(x, n_iters, step_size, seed=seed)`: same start and noise, exact conditional score. Returns ȳ and E[ȳ | x]."
+    if model.regularization != 'kl' or model.cost is not sqeuclidean:
+        raise ValueError("gaussian_control_chain needs a SCONES with regularization='kl' and cost='sqeuclidean': the exact conditional is known only there")
+    x = model.check_input(x)
     K, c, Sc = (t.to(x) for t in gaussian_entropic_conditional(m0, S0, m1, S1, model.eps))
     prec, mc, y0 = torch.linalg.inv(Sc), x @ K.T + c, model.transport(x)
     y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_iters, step_size, generator=model.generator(seed))
@@ -387,6 +390,8 @@ def control_cross_error(x, # source points, shape `(n, d)`
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     "The relative cross-covariance error ‖Ĉ - C‖/‖C‖ of (x, y), estimated with the control chain, and its standard error."
     d, (y_bar, mean_bar) = len(m0), control
+    if not (len(x) == len(y) == len(y_bar) == len(mean_bar)):
+        raise ValueError(f"x, y and the control chain must have the same rows, got {len(x)}, {len(y)}, {len(y_bar)}, {len(mean_bar)}")
     xc, r = x.double() - x.double().mean(0), (y - y_bar).double()
     w = r + mean_bar.double()
     C_cv = xc.T @ (w - w.mean(0)) / (len(x) - 1)

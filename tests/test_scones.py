@@ -138,3 +138,10 @@ def test_control_chain_shares_the_samplers_noise():
     assert (r.mean(0).abs() < 4 * r.std(0) / math.sqrt(len(r))).all()
     err, se = control_cross_error(x, y, (y_bar, mean_bar), m0, S0, m1, S1, 1.0)
     assert 0 <= se < 0.05 and torch.isfinite(err)
+
+def test_control_chain_refuses_what_it_cannot_check():
+    g2 = (torch.zeros(2), torch.eye(2), torch.ones(2), torch.eye(2))
+    m = small(regularization='l2').fit(moons, torch.randn(64, 2), **FIT)
+    with pytest.raises(ValueError, match="regularization='kl'"): gaussian_control_chain(m, torch.randn(4, 2), *g2, 3, 0.01, seed=0)
+    x = torch.randn(4, 2)
+    with pytest.raises(ValueError, match='same rows'): control_cross_error(x, torch.randn(5, 2), (x, x), *g2, 1.0)
