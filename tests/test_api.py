@@ -2,10 +2,10 @@
 import inspect
 import pytest
 import otnb
-from otnb import core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones
+from otnb import core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones, alignment
 from otnb._modidx import d as modidx
 
-MODULES = [core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones]
+MODULES = [core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones, alignment]
 # names the conventions replaced: optimisation iterations are n_iters, time grids n_time_steps, batches batch_size
 RETIRED = {'n_steps': 'n_iters or n_time_steps', 'batch': 'batch_size', 'n_t': 'n_time_steps', 'init_steps': 'init_iters',
            'ratio_steps': 'ratio_iters', 'flow_steps': 'flow_iters', 'clf_steps': 'clf_iters', 'generator_seed': 'seed'}
@@ -56,6 +56,13 @@ def test_interpolant_methods_are_named_for_their_class():
     syms = modidx['syms']['otnb.interpolants']
     for m in ('fit', 'transport', 'inverse', 'transport_cost', 'sample', 'score', 'optimize_path'):
         assert f'otnb.interpolants.MultimarginalInterpolant.{m}' in syms, m
+
+def test_alignment_methods_are_named_for_their_class():
+    syms = modidx['syms']['otnb.alignment']
+    for m in ('fit', 'transform', 'inverse', 'translate', 'save', 'load', 'from_checkpoint'):
+        assert hasattr(alignment.IterativeAlignmentFlow, m), m
+    for m in ('fit', 'transform', 'inverse', 'translate'): assert f'otnb.alignment.IterativeAlignmentFlow.{m}' in syms, m
+    assert alignment.IterativeAlignmentFlow.transform.__qualname__ == 'IterativeAlignmentFlow.transform'
 
 def test_fastcore_is_a_runtime_requirement():
     from configparser import ConfigParser

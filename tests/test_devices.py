@@ -22,6 +22,7 @@ from otnb.interpolants import MultimarginalInterpolant, FourierPath, path_cost_s
 from otnb.otflow import OTFlow
 from otnb.dsb import DSB
 from otnb.scones import SCONES, gaussian_score, gaussian_control_chain, control_cross_error
+from otnb.alignment import IterativeAlignmentFlow, max_sliced_directions, barycenter_1d, quantiles, sliced_discrepancy, gaussian_barycenter_maps
 
 # ---- 1. real devices -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('name', sorted(TOYS_2D))
@@ -174,8 +175,26 @@ def _verbs_scones(tmp_path, coupling):
     yield 'load', lambda: m.load(tmp_path / 's.pt')
     yield 'from_checkpoint, moved', lambda: SCONES.from_checkpoint(tmp_path / 's.pt').to(x.device).sample(x, n_iters=2)
 
+def _verbs_alignment(tmp_path, coupling):
+    m = IterativeAlignmentFlow(2, 1, maps='gaussian' if coupling == 'ot' else 'quantile', n_iters=30)
+    xs, x = [moons(40), eight_gaussians(50), moons(30) + 1], torch.randn(8, 2)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    yield 'fit', lambda: m.fit(xs, weights=[0.2, 0.3, 0.5], seed=0, progress=False)
+    yield 'transform', lambda: m.transform(x, 1)
+    yield 'transform, a class per row', lambda: m.transform(x, labels, layers=1)
+    yield 'inverse', lambda: m.inverse(x, labels)
+    yield 'translate', lambda: m.translate(x, 0, 2)
+    yield 'max_sliced_directions', lambda: max_sliced_directions(xs, 2, n_iters=30, seed=0)
+    yield 'sliced_discrepancy', lambda: sliced_discrepancy(xs, torch.eye(2)[:, :1])
+    yield 'barycenter_1d, quantiles', lambda: (barycenter_1d([x[:, 0], x[:5, 1]]), quantiles([x[:, 0], x[:5, 1]], [0.1, 0.5]))
+    yield 'gaussian_barycenter_maps', lambda: gaussian_barycenter_maps(xs)
+    yield 'save', lambda: m.save(tmp_path / 'a.pt')
+    yield 'load', lambda: m.load(tmp_path / 'a.pt')
+    yield 'from_checkpoint, moved', lambda: IterativeAlignmentFlow.from_checkpoint(tmp_path / 'a.pt').to(x.device).transform(x, 0)
+
 # for DSB, 'ot' means the OU reference; for SCONES, the L2 regulariser
-VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow, 'dsb': _verbs_dsb, 'scones': _verbs_scones}
+VERBS = {'interpolant': _verbs_interpolant, 'otflow': _verbs_otflow, 'dsb': _verbs_dsb, 'scones': _verbs_scones,
+         'alignment': _verbs_alignment}
 
 @pytest.mark.parametrize('coupling', ['independent', 'ot'])
 @pytest.mark.parametrize('estimator', sorted(VERBS))
@@ -226,6 +245,14 @@ def test_scones_langevin_makes_no_sync_per_step():
     x = torch.randn(8, 2)
     for kw in (dict(), dict(init='noise', denoise=True)):
         assert _syncs(lambda: m.sample(x, n_iters=20, **kw)) == _syncs(lambda: m.sample(x, n_iters=60, **kw))
+
+def test_alignment_makes_no_sync_per_iteration_or_layer():
+    xs = [moons(40), eight_gaussians(50), moons(30) + 1]
+    fit = lambda n_layers, n_iters: IterativeAlignmentFlow(n_layers, 1, n_iters=n_iters).fit(xs, seed=0, progress=False)
+    assert _syncs(fit, 2, 10) == _syncs(fit, 4, 40)          # the stall check (every 25 iterations) is a declared sync
+    m = fit(4, 10)
+    x = torch.randn(8, 2)
+    assert _syncs(lambda: m.transform(x, 0, layers=1)) == _syncs(lambda: m.transform(x, 0))
 
 def test_solves_make_no_sync_per_time_step():
     m = MultimarginalInterpolant(2, n_marginals=2, width=16, depth=1)
