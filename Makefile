@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.otnb-installed
 NBS := $(sort $(wildcard nbs/*.ipynb nbs/tutorials/*.ipynb))
 
-.PHONY: install test test-nbs test-py check sync readme proc docs-check run-notebooks docs site bench clean
+.PHONY: install test test-nbs test-py check sync readme proc docs-check browser-check run-notebooks docs site bench clean
 
 install: $(STAMP)
 
@@ -50,9 +50,14 @@ proc: install
 readme: proc
 	$(BIN)/python tools/readme.py _proc/index.ipynb README.md
 
-# the docs build as far as a machine without Quarto can take it
+# the docs build as far as a machine without Quarto can take it: sync checks, then the local site in _docs/
 docs-check: proc
-	$(BIN)/python tools/check_docs.py
+	$(BIN)/python tools/check_docs.py --out _docs
+
+# every page of the local site in headless Chromium (Debian's package, installed if missing); screenshots in _docs/screenshots/
+browser-check: docs-check
+	bash tools/install_chromium.sh
+	$(BIN)/python tools/browser_check.py _docs
 
 # run every notebook at full quality and store its outputs (figures) in place
 run-notebooks: install
@@ -61,10 +66,10 @@ run-notebooks: install
 
 docs: run-notebooks readme site
 
-# the site: Quarto (nbdev_docs) where it exists, else nbconvert HTML pages in _docs/
+# the site: Quarto (nbdev_docs, what the deploy workflow publishes) where it exists, else the local preview in _docs/
 site: proc
 	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev_docs; \
-	else echo "Quarto not found: rendering the processed notebooks with nbconvert into _docs/"; \
+	else echo "Quarto not found: building the local preview (tools/docs_site.py) into _docs/"; \
 	  $(BIN)/python tools/check_docs.py --out _docs; fi
 
 bench: install

@@ -2,16 +2,16 @@
 
 1. nbdev read the top-level _quarto.yml (the processed copy in _proc/ is that file);
 2. the sidebar of _quarto.yml lists every notebook in nbs/, and only existing ones;
-3. every processed page renders to HTML with nbconvert (written to --out, default a temp folder);
+3. every page of the sidebar renders into the local site (tools/docs_site.py; written to --out, default a temp folder);
 4. README.md is what tools/readme.py makes of the processed index.
 """
 import argparse, sys, tempfile
 from pathlib import Path
-import nbformat, yaml
-from nbconvert import HTMLExporter
+import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from readme import readme_text
+from docs_site import build
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--out', default=None, help='folder for the HTML pages (kept); a temp folder if omitted')
@@ -40,17 +40,13 @@ notebooks = {str(p.relative_to(nbs)) for p in nbs.rglob('*.ipynb')
 for nb in sorted(notebooks - side): problems.append(f'{nb} is missing from the sidebar in _quarto.yml')
 for nb in sorted(side - notebooks): problems.append(f'the sidebar lists {nb}, which does not exist')
 
-# 3. every processed page renders
+# 3. every page renders into the local site
 out = Path(args.out) if args.out else Path(tempfile.mkdtemp())
-exporter = HTMLExporter()
 for nb in sorted(notebooks):
-    src = proc / nb
-    if not src.exists(): problems.append(f'{nb} was not processed into _proc/'); continue
-    try:
-        html, _ = exporter.from_notebook_node(nbformat.read(src, as_version=4))
-        dst = (out / nb).with_suffix('.html'); dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.write_text(html)
-    except Exception as e: problems.append(f'{nb} does not render to HTML: {e!r}')
+    if not (proc / nb).exists(): problems.append(f'{nb} was not processed into _proc/')
+if not problems:
+    try: build(out, proc)
+    except Exception as e: problems.append(f'the site does not build: {e!r}')
 
 # 4. README in sync
 if (root / 'README.md').read_text() != readme_text(proc / 'index.ipynb'):
