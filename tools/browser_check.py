@@ -3,11 +3,12 @@
 Fails, naming page and problem, when: a `#|` directive or raw front matter is visible; raw LaTeX (`$$`, `\\mathbb`,
 `\\frac`) is visible outside code and rendered maths; a page with maths has no typeset maths; an image did not load;
 the console shows a JavaScript error; a sidebar link does not resolve. Saves a full-page screenshot of each page in
-<site>/screenshots/. Uses Debian's Chromium (`tools/install_chromium.sh`) through Playwright.
+<site>/screenshots/. Uses Debian's Chromium (`tools/install_chromium.sh`) through Playwright. It first checks a page built with every
+one of those defects, and stops if it misses any: a check that cannot fail is no check.
 
     python tools/browser_check.py [_docs] [--chromium /usr/bin/chromium] [--expect-failure]
 """
-import argparse, shutil, sys, time
+import argparse, shutil, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 from playwright.sync_api import sync_playwright
@@ -47,6 +48,21 @@ def check_page(page, path: Path, shots: Path) -> list:
     page.screenshot(path=str(shots / f'{path.stem}.png'), full_page=True)
     return errors
 
+BAD_PAGE = """<html><head><meta name="otnb-math" content="1"></head>
+<body data-math="done"><nav><a href="missing.html">a dead link</a></nav><main>
+<p>#| echo: false</p><p>--- output-file: bad.html</p><p>$$\\frac{1}{2}$$ and $\\mathbb R$</p>
+<img src="missing.png"><script>console.error("boom")</script></main></body></html>"""
+EXPECTED = ["raw '#|'", "raw '$$'", "raw '\\\\mathbb'", "raw '\\\\frac'", "raw 'output-file:'", 'no typeset maths',
+            'image(s) did not load', 'console error: boom', 'sidebar link does not resolve']
+
+def self_test(browser, tmp: Path):
+    "The check must flag every defect of a page built to have them all; exits if one goes unnoticed."
+    page_file = tmp / 'bad.html'; page_file.write_text(BAD_PAGE)
+    page = browser.new_page(); errs = check_page(page, page_file, tmp); page.close()
+    missed = [e for e in EXPECTED if not any(e in x for x in errs)]
+    if missed: sys.exit(f'browser check self-test: these defects went unnoticed: {missed} (found: {errs})')
+    print(f'self-test: all {len(EXPECTED)} planted defects found')
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('site', nargs='?', default='_docs')
@@ -61,6 +77,7 @@ def main():
     t0, failures = time.time(), {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=['--no-sandbox', '--allow-file-access-from-files'])
+        with tempfile.TemporaryDirectory() as tmp: self_test(browser, Path(tmp))
         for path in pages:
             page = browser.new_page(viewport={'width': 1280, 'height': 900})
             errs = check_page(page, path, shots)
