@@ -64,6 +64,13 @@ class _Groups:
         to = lambda a, dt: torch.as_tensor(a).to(device=self.device, dtype=dt)
         return to(lo, torch.long), to(hi, torch.long), to(frac, torch.float64)
 
+    def union(self):
+        "The quantile index on the union grid of every class's CDF jumps and the grid's cell masses (numpy), computed once per `_Groups`."
+        if not hasattr(self, '_union'):
+            mids, masses = _union_grid(self.counts)
+            self._union = self.index(mids), masses
+        return self._union
+
     def quantiles(self, srt, index): # srt: `sort` output; index: from `index`
         "The quantiles of each class, shape `(S, K, L, k)`."
         lo, hi, frac = index
@@ -103,8 +110,8 @@ def barycenter_1d(xs, # K samples: a list of `(n_c,)` tensors (sizes may differ)
     "The exact W2 barycenter of K 1D empirical measures: `(support, masses)`, support `(M,)` (or `(M, k)`), masses `(M,)`."
     x, groups, flat = _stack(xs, 'xs')
     w = _check_weights(weights, groups.K, x)
-    mids, masses = _union_grid(groups.counts)
-    q = groups.quantiles(groups.sort(x[None]), groups.index(mids))[0]          # (K, M, k)
+    index, masses = groups.union()
+    q = groups.quantiles(groups.sort(x[None]), index)[0]                       # (K, M, k)
     support = (w[:, None, None] * q).sum(0)
     masses = torch.as_tensor(masses).to(device=x.device, dtype=x.dtype)
     return (support[:, 0] if flat else support), masses
@@ -114,8 +121,7 @@ class _Discrepancy:
     "D(W) = Σ_j Σ_c w_c W2²(P_j μ_c, P_j β): the barycentric sliced discrepancy of fixed samples, a function of the frame W, batched over frames."
     def __init__(self, x, groups, w):
         self.x, self.groups, self.w = x, groups, w
-        mids, masses = _union_grid(groups.counts)
-        self.index = groups.index(mids)
+        self.index, masses = groups.union()                                     # the layers of a fit share it
         self.masses = torch.as_tensor(masses).to(device=x.device, dtype=x.dtype)
 
     def __call__(self, W): # frames, shape `(S, d, k)`
