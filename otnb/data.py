@@ -287,18 +287,21 @@ def as_sampler(source, # a sampler callable or a tensor (or array) of samples `(
 
 # %% ../nbs/01_data.ipynb #c112aafb
 class RidgeMap:
-    "T = ∇φ with φ(x) = ½|x|² + Σ_j w_j log cosh(a_jᵀx + c_j), w_j > 0: strictly convex, so T is the OT map from any P to T#P."
+    "T = ∇φ with φ(x) = ½xᵀAx + Σ_j w_j log cosh(a_jᵀx + c_j), A ≻ 0, w_j > 0: strictly convex, so T is the OT map from any P to T#P."
     def __init__(self, dim: int, # dimension d
                  n_ridges: int = 4, # number J of ridges
                  strength: float = 1.5, # the weights w_j are drawn uniformly from strength · [0.5, 1.5]
                  seed: int = 0, # the map is a deterministic function of the seed (drawn on the CPU, the same on every device)
+                 anisotropy: float = 1.0, # condition number of the linear part A (`random_spd`, eigenvalues of geometric mean 1); 1 gives A = I
                 ):
         self.dim, n_ridges = check_int(dim, 'dim'), check_int(n_ridges, 'n_ridges')
-        check_positive(strength, 'strength')
+        check_positive(strength, 'strength'); check_positive(anisotropy, 'anisotropy')
+        if anisotropy < 1: raise ValueError(f"anisotropy must be >= 1, got {anisotropy}")
         g = make_generator(seed)
         a = torch.randn(n_ridges, self.dim, generator=g)
-        self._master = (a / a.norm(dim=1, keepdim=True), torch.randn(n_ridges, generator=g), strength * (0.5 + torch.rand(n_ridges, generator=g)))
-        self._copies = {}                                   # (device, dtype) -> (a, c, w): each copy is made once
+        self._master = (a / a.norm(dim=1, keepdim=True), torch.randn(n_ridges, generator=g), strength * (0.5 + torch.rand(n_ridges, generator=g)),
+                        random_spd(self.dim, anisotropy, generator=g, dtype=torch.float64) if anisotropy != 1 else torch.eye(self.dim, dtype=torch.float64))
+        self._copies = {}                                   # (device, dtype) -> (a, c, w, A): each copy is made once
 
     def _params(self, x):
         key = (x.device, x.dtype)
@@ -314,15 +317,15 @@ class RidgeMap:
     def __call__(self, x) -> torch.Tensor:
         "T(x) for the rows of `x`, shape `(n, d)`, on the device and in the dtype of `x`."
         self._check(x)
-        a, c, w = self._params(x)
-        return x + torch.tanh(x @ a.T + c) * w @ a
+        a, c, w, A = self._params(x)
+        return x @ A + torch.tanh(x @ a.T + c) * w @ a
 
     def potential(self, x) -> torch.Tensor:
         "φ(x) for the rows of `x`, shape `(n,)`."
         self._check(x)
-        a, c, w = self._params(x)
+        a, c, w, A = self._params(x)
         z = x @ a.T + c
-        return 0.5 * (x ** 2).sum(1) + (w * (z.abs() + torch.log1p(torch.exp(-2 * z.abs())) - math.log(2))).sum(1)   # log cosh, stable
+        return 0.5 * ((x @ A) * x).sum(1) + (w * (z.abs() + torch.log1p(torch.exp(-2 * z.abs())) - math.log(2))).sum(1)   # log cosh, stable
 
     def __repr__(self): return f"RidgeMap(dim={self.dim}, n_ridges={len(self._master[2])})"
 
@@ -344,13 +347,14 @@ def brenier_pair(dim: int, # dimension d
                  n_modes: int = 4, # components of the Gaussian mixture P
                  spread: float = 2.5, # standard deviation of the component means
                  var: float = 0.3, # variance of each component
-                 n_ridges: int = 4, strength: float = 1.5, # the `RidgeMap`
+                 n_ridges: int = 4, strength: float = 1.5, anisotropy: float = 1.0, # the `RidgeMap`
+                 weights=None, # mixture weights of P, shape `(n_modes,)` (normalised); uniform if None
                  seed: int = 0, device=None, dtype=None):
     "(P, Q, T): P a Gaussian mixture, T a `RidgeMap` (the OT map), Q = T#P a sampler; P samples on `device` in `dtype`."
     g = make_generator(seed)
-    P = GaussianMixture(spread * torch.randn(check_int(n_modes, 'n_modes'), check_int(dim, 'dim'), generator=g), check_positive(var, 'var'))
+    P = GaussianMixture(spread * torch.randn(check_int(n_modes, 'n_modes'), check_int(dim, 'dim'), generator=g), check_positive(var, 'var'), weights)
     if device is not None or dtype is not None: P = P.to(device, dtype)
-    T = RidgeMap(dim, n_ridges, strength, seed)
+    T = RidgeMap(dim, n_ridges, strength, seed, anisotropy)
     return P, PushForward(P, T), T
 
 # %% ../nbs/01_data.ipynb #1eee5547

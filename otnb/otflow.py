@@ -9,14 +9,14 @@ from torch import nn
 from torch.nn.functional import softplus
 from fastcore.basics import patch
 from tqdm.auto import trange
-from .core import check_int, check_positive, rand, randint
+from .core import check_int, check_positive, check_samples, rand, randint
 from .nets import MLP, TimeMLP
 from .integrate import odeint, odeint_logdet, kinetic
-from .metrics import couple, COUPLINGS
+from .metrics import couple, COUPLINGS, w2
 from .train import Estimator, train
 
 # %% auto #0
-__all__ = ['OTFlow', 'flow_matching_loss', 'logistic_loss']
+__all__ = ['OTFlow', 'flow_matching_loss', 'logistic_loss', 'optimality_gap']
 
 # %% ../nbs/14_otflow.ipynb #67c65f20
 class OTFlow(Estimator):
@@ -99,39 +99,87 @@ def logistic_loss(logit_pos: torch.Tensor, # logits on samples of the numerator 
     return softplus(-logit_pos).mean() + softplus(logit_neg).mean()
 
 # %% ../nbs/14_otflow.ipynb #37cf4596
+def optimality_gap(x, # source points, shape `(n, d)`
+                   y, # their images under a map, shape `(n, d)`: `y[i] = T(x[i])`
+                  ) -> torch.Tensor:
+    "1 - OT(x̂, ŷ) / mean|x - y|²: the share of the cost of the pairing x[i] → y[i] that the best pairing of the same points saves; 0 iff the pairing is cyclically monotone (POT's exact solver, on the host)."
+    x, y = check_samples(x, 'x'), check_samples(y, 'y')
+    if x.shape != y.shape: raise ValueError(f"x and y must have the same shape (y[i] is the image of x[i]), got {tuple(x.shape)} and {tuple(y.shape)}")
+    x, y = x.double(), y.to(x.device).double()     # float64: the gap is a small difference of two large costs
+    cost = ((x - y) ** 2).sum(1).mean()
+    if cost == 0: return cost                      # the identity map pairs every point with itself: nothing to gain
+    return (1 - w2(x, y) / cost).clamp(min=0)
+
+def _moments(z):
+    "Mean and inverse covariance of the rows of `z` (the Gaussian fit behind the moment multipliers)."
+    C = torch.cov(z.T).reshape(z.shape[1], z.shape[1])
+    C = C + 1e-6 * C.diagonal().mean() * torch.eye(len(C), device=z.device, dtype=z.dtype)
+    return z.mean(0), torch.linalg.inv(C)
+
 @patch
 def refine(self: OTFlow,
            sample_p, sample_q, # samplers or tensors of P and Q
-           n_rounds: int = 10, # rounds, each a block of steps in both directions
+           n_rounds: int = 5, # rounds at most, each a block of steps in both directions
            flow_iters: int = 20, # flow steps per direction and round
            clf_iters: int = 100, # classifier steps before each block of flow steps
+           warmup_iters: int = 500, # extra classifier steps before the first flow step (the classifiers start untrained)
            batch_size: int = 1024, # samples per step
            lr: float = 5e-5, # AdamW learning rate of the flow (constant, no weight decay)
            clf_lr: float = 1e-3, # AdamW learning rate of the classifiers (constant, no weight decay)
+           debias: bool = True, # Lagrange multipliers on the end distributions' means and covariances, which remove the γ-shrinkage
+           tol: float = 0.002, # stop once the optimality gap on the check points is at most this (0: run every round)
+           n_check: int = 2000, # held-out source points for the gap: skip the refinement if the flow starts optimal, keep the best round (0: no checks, keep the last round)
            seed=0, # seed of the batches
            progress: bool = True, # show a progress bar over the rounds
+           callback=None, # called as `callback(round, self)` after every round (round = 1, 2, ...), e.g. to track a metric
           ):
     "Lower the transport cost while holding the end distributions, by alternating classifier and flow updates; returns self."
     n_rounds, flow_iters, clf_iters = check_int(n_rounds, 'n_rounds', 0), check_int(flow_iters, 'flow_iters'), check_int(clf_iters, 'clf_iters')
+    warmup_iters, n_check = check_int(warmup_iters, 'warmup_iters', 0), check_int(n_check, 'n_check', 0)
+    tol = check_positive(tol, 'tol', allow_zero=True)
+    if n_check == 1: raise ValueError("n_check must be 0 (no checks) or at least 2 points")
     P, Q, g, dev = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed), self.device
+    gaps = self.log('gap')
+    if n_check:                                  # the gap is read on the host once per round, never inside a step
+        x_check = P(n_check, generator=g)
+        def gap():
+            with torch.no_grad(): return optimality_gap(x_check, self._flow(x_check)).item()
+        best = gap(); gaps.append(best)
+        if best <= tol: return self              # already cyclically monotone on the check points: nothing to gain
+        best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
     opt = torch.optim.AdamW(self.net.parameters(), lr, weight_decay=0.0)
     clf_opts = [torch.optim.AdamW(c.parameters(), clf_lr, weight_decay=0.0) for c in self.classifiers]
-    for _ in trange(n_rounds, desc='OT flow: refine', disable=not progress):
+    if debias:                                   # ψ_k(y) = ½yᵀA_ky + b_kᵀy, the multipliers; the targets' moments once, on many points
+        targets = [_moments(src(8 * batch_size, generator=g)) for src in (Q, P)]
+        mult = [[torch.zeros(self.dim, self.dim, device=dev, dtype=self.dtype), torch.zeros(self.dim, device=dev, dtype=self.dtype)] for _ in range(2)]
+    for r in trange(n_rounds, desc='OT flow: refine', disable=not progress):
         for k, (src, tgt, fwd) in enumerate(((P, Q, True), (Q, P, False))):
             clf = self.classifiers[k]
             with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd)     # the flow is frozen here
+            if debias:                           # ψ ← ψ + (log-ratio of the Gaussian fits of the target and of the pool)
+                (m_t, I_t), (m_p, I_p) = targets[k], _moments(pool)
+                mult[k][0] += I_p - I_t; mult[k][1] += I_t @ m_t - I_p @ m_p
             def clf_step():
                 moved = pool[randint(len(pool), (batch_size,), g, dev)]
                 return logistic_loss(clf(tgt(batch_size, generator=g)), clf(moved))
-            train(clf_step, clf, clf_iters, lr=clf_lr, schedule=None, optimizer=clf_opts[k], grad_clip=None, progress=False,
-                  history=self.log('classifier_' + 'pq'[k]))
+            train(clf_step, clf, clf_iters + (warmup_iters if r == 0 else 0), lr=clf_lr, schedule=None, optimizer=clf_opts[k],
+                  grad_clip=None, progress=False, history=self.log('classifier_' + 'pq'[k]))
             clf.requires_grad_(False)
+            A, b = mult[k] if debias else (None, None)
             def flow_step():
                 traj = self._flow(src(batch_size, generator=g), fwd, return_path=True)
-                return -clf(traj[-1]).mean() + self.gamma * kinetic(traj)       # KL(end ‖ target) + γ·cost
+                y = traj[-1]
+                logit = clf(y)[:, 0] + (0.5 * ((y @ A) * y).sum(1) + y @ b if debias else 0)
+                return -logit.mean() + self.gamma * kinetic(traj)       # KL(end ‖ target) + ψ + γ·cost
             try: train(flow_step, self.net, flow_iters, lr=lr, schedule=None, optimizer=opt, progress=False,
                        history=self.log('refine_' + 'pq'[k]))
             finally: clf.requires_grad_(True)
+        if callback is not None: callback(r + 1, self)
+        if n_check:
+            gaps.append(gap())
+            if gaps[-1] < best: best, best_state = gaps[-1], {k: v.clone() for k, v in self.net.state_dict().items()}
+            if best <= tol: break
+    if n_check: self.net.load_state_dict(best_state)
     return self
 
 # %% ../nbs/14_otflow.ipynb #fce20e14
@@ -179,7 +227,7 @@ def fit_ratio(self: OTFlow,
 def fit(self: OTFlow,
         sample_p, sample_q, # samplers or tensors of P and Q, shape `(N, d)` each
         init_iters: int = 3000, # flow-matching steps (`fit_init`)
-        n_rounds: int = 10, # refinement rounds (`refine`); 0 skips the refinement
+        n_rounds: int = 5, # refinement rounds at most (`refine`, which skips them if the initial flow is already optimal); 0: none
         ratio_iters: int = 0, # time-score steps (`fit_ratio`); 0 skips it
         coupling: str = 'ot', # pairing of the initialisation
         seed=0, # seed of every stage

@@ -3,7 +3,7 @@ import numpy as np
 import torch, pytest
 from otnb.data import moons, checkerboard, Gaussian
 from otnb.integrate import kinetic
-from otnb.otflow import OTFlow
+from otnb.otflow import OTFlow, optimality_gap
 
 def small(**kw): return OTFlow(2, width=16, depth=1, n_time_steps=4, **kw)
 
@@ -22,12 +22,18 @@ def test_bad_input():
     with pytest.raises(ValueError, match='exactly one of log_p and log_q'): f.log_density_ratio(torch.zeros(3, 2), method='divergence')
     with pytest.raises(ValueError, match='n_rounds must be'): f.refine(moons, checkerboard, n_rounds=-1)
     with pytest.raises(ValueError, match='flow_iters must be'): f.refine(moons, checkerboard, flow_iters=0)
+    with pytest.raises(ValueError, match='warmup_iters must be'): f.refine(moons, checkerboard, warmup_iters=-1)
+    with pytest.raises(ValueError, match='tol must be'): f.refine(moons, checkerboard, tol=-0.1)
+    with pytest.raises(ValueError, match='n_check must be'): f.refine(moons, checkerboard, n_check=1)
+    with pytest.raises(ValueError, match='same shape'): optimality_gap(torch.zeros(4, 2), torch.zeros(5, 2))
+    with pytest.raises(ValueError, match='y contains NaN'): optimality_gap(torch.zeros(4, 2), torch.full((4, 2), float('nan')))
     with pytest.raises(ValueError, match='K >= 1'): kinetic(torch.zeros(1, 4, 2))
 
 def test_all_stages_record_history():
     f = small()
-    f.fit(moons(64), checkerboard(64), init_iters=3, n_rounds=1, ratio_iters=2, progress=False)
-    for key, n in (('init', 3), ('classifier_p', 100), ('refine_p', 20), ('classifier_q', 100), ('refine_q', 20), ('ratio', 2)):
+    f.fit(moons(64), checkerboard(64), init_iters=3, n_rounds=0, ratio_iters=2, progress=False)
+    f.refine(moons(64), checkerboard(64), n_rounds=1, n_check=0, progress=False)    # every round runs: no gap is read
+    for key, n in (('init', 3), ('classifier_p', 100 + 500), ('refine_p', 20), ('classifier_q', 100 + 500), ('refine_q', 20), ('ratio', 2)):
         assert len(f.history[key]) == n, key
     assert f.transport(torch.randn(8, 2), return_path=True).shape == (5, 8, 2)
 
@@ -69,3 +75,41 @@ def test_divergence_route_exact_for_a_known_flow():
     truth = Q.log_prob(x) - P.log_prob(x)
     assert torch.allclose(f.log_density_ratio(x, method='divergence', log_q=Q.log_prob), truth, atol=1e-4)
     assert torch.allclose(f.log_density_ratio(x, method='divergence', log_p=P.log_prob), truth, atol=1e-4)
+
+def test_refine_skips_an_optimal_flow():
+    # f(t, x) = c: a translation, which is an OT map, so the gap is 0 and refine must not touch the flow
+    net = torch.nn.Linear(1, 2)
+    with torch.no_grad(): net.weight.zero_(); net.bias.copy_(torch.tensor([1., -2.]))
+    f = OTFlow(2, net=lambda t, x: net(torch.zeros(len(x), 1)).expand_as(x))
+    f.refine(moons, lambda n, generator=None: moons(n, generator=generator) + torch.tensor([1., -2.]), progress=False)
+    assert f.history['gap'] == [0.0] and 'refine_p' not in f.history
+
+class _Rotation(torch.nn.Module):
+    "f(t, x) = Wx + b, started as a rotation by 1.5 rad over unit time: a map that is far from optimal."
+    def __init__(self):
+        super().__init__(); self.lin = torch.nn.Linear(2, 2)
+        with torch.no_grad(): self.lin.weight.copy_(torch.tensor([[0., -1.5], [1.5, 0.]])); self.lin.bias.zero_()
+    def forward(self, t, x): return self.lin(x)
+
+def test_refine_keeps_the_best_round_and_calls_back():
+    torch.manual_seed(0)
+    f = OTFlow(2, net=_Rotation(), width=16, depth=1, n_time_steps=4)
+    states, rounds = [{k: v.clone() for k, v in f.net.state_dict().items()}], []
+    def cb(r, flow): rounds.append(r); states.append({k: v.clone() for k, v in flow.net.state_dict().items()})
+    f.refine(moons, checkerboard, n_rounds=3, flow_iters=3, clf_iters=3, warmup_iters=2, batch_size=64, n_check=200, tol=0., lr=1e-2,
+             callback=cb, progress=False)
+    gaps = f.history['gap']
+    assert rounds == [1, 2, 3] and len(gaps) == 4
+    best = min(range(4), key=lambda i: gaps[i])
+    for k, v in f.net.state_dict().items(): assert torch.equal(v, states[best][k]), k
+    g = small().fit_init(moons, checkerboard, n_iters=5, coupling='independent', progress=False)
+    g.refine(moons, checkerboard, n_rounds=2, flow_iters=2, clf_iters=2, batch_size=32, n_check=0, callback=lambda r, flow: rounds.append(r), progress=False)
+    assert rounds[3:] == [1, 2] and 'gap' not in g.history or g.history['gap'] == []
+
+def test_optimality_gap():
+    x = torch.randn(300, 3, dtype=torch.float64)
+    assert optimality_gap(x, 2 * x + 1).item() < 1e-12                   # a gradient of a convex function
+    assert optimality_gap(x, x).item() == 0.0
+    flip = x.clone(); flip[:, 0] = -flip[:, 0]                             # a reflection is not monotone
+    assert optimality_gap(x, flip).item() > 0.5
+    assert optimality_gap(x.float(), (2 * x + 1).float()).dtype == torch.float64
