@@ -4,14 +4,15 @@
 
 # %% ../nbs/03_metrics.ipynb #6777595a
 from __future__ import annotations
+import math
 import numpy as np
 import torch, ot
 from .core import check_samples, check_same_dim, check_positive, check_int, make_generator, allow_host_sync
 from .gaussian import gaussian_w2
 
 # %% auto #0
-__all__ = ['COUPLINGS', 'w2', 'ot_pairing', 'couple', 'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov',
-           'bw_uvp', 'l2_uvp']
+__all__ = ['COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple', 'sinkhorn_divergence', 'sliced_w2', 'mmd',
+           'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -44,15 +45,44 @@ def ot_pairing(x, # samples, shape `(n, d)`
         plan = ot.emd(ot.unif(len(xh)), ot.unif(len(yh)), ot.dist(xh, yh), numItermax=10_000_000)
         return torch.from_numpy(plan.argmax(1)).to(x.device)       # a permutation matrix: one 1/n per row
 
-COUPLINGS = ('independent', 'ot')
+def sinkhorn_pairing(x, # samples, shape `(n, d)`
+                     y, # samples, shape `(m, d)`
+                     rel_eps: float = 0.05, # ε / (the batch's mean squared distance): the regularisation in the batch's own units
+                     n_iters: int = 30, # Sinkhorn iterations (a fixed number: no stopping test, so no host synchronisation)
+                     generator=None, # a `torch.Generator` on the device of `x`, for the draws
+                    ) -> torch.Tensor:
+    "Indices `j` `(n,)`: `y[j[i]]` is a draw from row i of the entropic OT plan of the batch (squared cost), by log-domain Sinkhorn on the device."
+    x, y = _pair(x, y)
+    rel_eps, n_iters = check_positive(rel_eps, 'rel_eps'), check_int(n_iters, 'n_iters')
+    return _sinkhorn_draw(x, y, rel_eps, n_iters, generator)
+
+def _sinkhorn_draw(x, y, rel_eps, n_iters, generator):
+    "`sinkhorn_pairing` without the checks, whose finiteness test would synchronise with the host at every training step."
+    return torch.multinomial(_sinkhorn_rows(x, y, rel_eps, n_iters).exp(), 1, generator=generator)[:, 0]
+
+def _sinkhorn_rows(x, y, rel_eps, n_iters):
+    "log π_ij - log Σ_j π_ij: the rows of the entropic plan after `n_iters` log-domain Sinkhorn iterations, each normalised."
+    C = ((x * x).sum(1)[:, None] + (y * y).sum(1)[None] - 2 * x @ y.T).clamp(min=0)
+    logK = -C / (rel_eps * C.mean().clamp(min=torch.finfo(C.dtype).tiny))
+    log_a, log_b = -math.log(len(x)), -math.log(len(y))
+    v = torch.zeros(len(y), device=x.device, dtype=x.dtype)
+    for _ in range(n_iters):                     # π_ij = exp(u_i - C_ij/ε + v_j); the last update fits the columns
+        u = log_a - torch.logsumexp(logK + v[None], 1)
+        v = log_b - torch.logsumexp(logK + u[:, None], 0)
+    return torch.log_softmax(logK + v[None], 1)
+
+COUPLINGS = ('independent', 'ot', 'sinkhorn')
 
 def couple(x, # a minibatch of the first law, shape `(n, d)`
            y, # a minibatch of the second law, shape `(n, d)`, drawn independently of `x`
-           coupling: str = 'ot', # 'independent' (keep the draw) or 'ot' (exact minibatch OT)
+           coupling: str = 'ot', # 'independent' (keep the draw), 'ot' (exact minibatch OT) or 'sinkhorn' (draws from the entropic plan)
+           rel_eps: float = 0.05, # for 'sinkhorn': ε over the batch's mean squared distance
+           generator=None, # for 'sinkhorn': the generator of the draws
           ) -> torch.Tensor:
-    "The rows of `y` re-ordered so that `(x[i], y[i])` are pairs of the chosen `coupling`."
+    "Rows of `y`, re-ordered (or, for 'sinkhorn', drawn) so that `(x[i], y[i])` are pairs of the chosen `coupling`."
     if coupling == 'independent': return y
     if coupling == 'ot': return y[ot_pairing(x, y)]
+    if coupling == 'sinkhorn': return y[_sinkhorn_draw(x, y, rel_eps, 30, generator)]    # a training step's samples, checked by its caller
     raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
 
 # %% ../nbs/03_metrics.ipynb #439e221b

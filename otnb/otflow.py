@@ -13,7 +13,7 @@ from .core import check_int, check_positive, check_samples, rand, randint
 from .nets import MLP, TimeMLP
 from .integrate import odeint, odeint_logdet, kinetic
 from .metrics import couple, COUPLINGS, w2
-from .train import Estimator, train
+from .train import Estimator, train, snapshot
 
 # %% auto #0
 __all__ = ['OTFlow', 'flow_matching_loss', 'logistic_loss', 'optimality_gap']
@@ -73,21 +73,23 @@ def flow_matching_loss(net, # the velocity field f(t, x)
 @patch
 def fit_init(self: OTFlow,
              sample_p, sample_q, # samplers or tensors of P and Q
-             n_iters: int = 3000, # AdamW steps
+             n_iters: int = 3000, # AdamW steps (on multimodal data fewer can be better: longer runs fit the minibatch pairing's bias)
              batch_size: int = 256, # pairs per step (minibatch OT costs O(n³) per batch on the host: 10 ms at 256, 55 ms at 512)
              lr: float = 2e-3, # learning rate (cosine decay)
-             coupling: str = 'ot', # 'ot' (minibatch OT pairs) or 'independent'
+             coupling: str = 'ot', # 'ot' (exact minibatch OT pairs), 'sinkhorn' (pairs drawn from the batch's entropic plan) or 'independent'
+             rel_eps: float = 0.05, # for coupling='sinkhorn': ε over the batch's mean squared distance
              seed=0, # seed of the batches and times
              progress: bool = True, # show a progress bar
             ):
     "Flow matching with a linear interpolant: a flow that already joins P and Q; returns self."
     if coupling not in COUPLINGS: raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
+    rel_eps = check_positive(rel_eps, 'rel_eps')
     P, Q, g = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed)
     dev, dt = self.device, self.dtype
     def step():
         x0, x1 = P(batch_size, generator=g), Q(batch_size, generator=g)
         t = rand(batch_size, 1, generator=g, device=dev, dtype=dt)
-        return flow_matching_loss(self.net, x0, couple(x0, x1, coupling), t)
+        return flow_matching_loss(self.net, x0, couple(x0, x1, coupling, rel_eps, g), t)
     train(step, self.net, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: init', history=self.log('init'))
     return self
 
@@ -126,7 +128,7 @@ def refine(self: OTFlow,
            batch_size: int = 1024, # samples per step
            lr: float = 5e-5, # AdamW learning rate of the flow (constant, no weight decay)
            clf_lr: float = 1e-3, # AdamW learning rate of the classifiers (constant, no weight decay)
-           debias: bool = True, # Lagrange multipliers on the end distributions' means and covariances, which remove the γ-shrinkage
+           debias: bool = False, # Lagrange multipliers on the end distributions' means and covariances: no γ-shrinkage, but slower on non-Gaussian pairs
            tol: float = 0.002, # stop once the optimality gap on the check points is at most this (0: run every round)
            n_check: int = 2000, # held-out source points for the gap: skip the refinement if the flow starts optimal, keep the best round (0: no checks, keep the last round)
            seed=0, # seed of the batches
@@ -146,7 +148,7 @@ def refine(self: OTFlow,
             with torch.no_grad(): return optimality_gap(x_check, self._flow(x_check)).item()
         best = gap(); gaps.append(best)
         if best <= tol: return self              # already cyclically monotone on the check points: nothing to gain
-        best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+        best_state = snapshot(self.net)
     opt = torch.optim.AdamW(self.net.parameters(), lr, weight_decay=0.0)
     clf_opts = [torch.optim.AdamW(c.parameters(), clf_lr, weight_decay=0.0) for c in self.classifiers]
     if debias:                                   # ψ_k(y) = ½yᵀA_ky + b_kᵀy, the multipliers; the targets' moments once, on many points
@@ -177,7 +179,7 @@ def refine(self: OTFlow,
         if callback is not None: callback(r + 1, self)
         if n_check:
             gaps.append(gap())
-            if gaps[-1] < best: best, best_state = gaps[-1], {k: v.clone() for k, v in self.net.state_dict().items()}
+            if gaps[-1] < best: best, best_state = gaps[-1], snapshot(self.net)
             if best <= tol: break
     if n_check: self.net.load_state_dict(best_state)
     return self

@@ -14,9 +14,14 @@ from .core import check_int, check_positive, check_samples, make_generator, devi
 from .data import as_sampler
 
 # %% auto #0
-__all__ = ['EMA', 'lr_factor', 'train', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Estimator']
+__all__ = ['snapshot', 'EMA', 'lr_factor', 'train', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Estimator']
 
 # %% ../nbs/06_train.ipynb #ead82834
+def snapshot(module: nn.Module, # the module whose state is copied
+            ) -> dict:
+    "A detached copy of `module.state_dict()`, on the module's device: restore it with `module.load_state_dict`."
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
 class EMA:
     "Exponential moving average of a module's floating-point parameters and buffers, with a warm-up of the decay."
     def __init__(self, module: nn.Module, # the module whose weights are averaged
@@ -26,7 +31,7 @@ class EMA:
         decay = float(decay)
         if not 0 <= decay < 1: raise ValueError(f"decay must be in [0, 1), got {decay}")
         self.decay, self.warmup, self.n_updates = decay, bool(warmup), 0
-        self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
+        self.shadow = {k: v for k, v in snapshot(module).items() if v.is_floating_point()}
 
     def beta(self, j: int) -> float:
         "The decay β_j used at the j-th update (j ≥ 1)."
@@ -48,7 +53,7 @@ class EMA:
     @contextmanager
     def swap(self, module: nn.Module):
         "Use the averaged weights inside a `with` block, then restore the trained ones."
-        saved = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        saved = snapshot(module)
         self.copy_to(module)
         try: yield module
         finally: module.load_state_dict(saved)

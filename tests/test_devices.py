@@ -19,7 +19,7 @@ from otnb.integrate import odeint, sdeint, odeint_logdet
 from otnb.nets import TimeMLP, SimplexMLP
 from otnb.train import train, EMA
 from otnb.interpolants import MultimarginalInterpolant, FourierPath, path_cost_samples, polyline
-from otnb.otflow import OTFlow
+from otnb.otflow import OTFlow, optimality_gap
 from otnb.dsb import DSB
 from otnb.scones import SCONES, gaussian_score, gaussian_control_chain, control_cross_error
 from otnb.alignment import IterativeAlignmentFlow, max_sliced_directions, barycenter_1d, quantiles, sliced_discrepancy, gaussian_barycenter_maps
@@ -55,6 +55,7 @@ def test_metrics_on_device(device):
     for f in (w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance):
         assert f(x, y).device.type == device.type
     assert couple(x[:30], y, 'ot').device.type == device.type
+    assert couple(x[:30], y, 'sinkhorn', generator=make_generator(0, device)).device.type == device.type
 
 def test_integrators_and_nets_on_device(device):
     f = TimeMLP(2, width=16).to(device)
@@ -128,11 +129,14 @@ def _verbs_otflow(tmp_path, coupling):
     log_n = lambda z: -(z ** 2).sum(1) / 2
     yield 'fit', lambda: f.fit(p, q, init_iters=3, n_rounds=1, ratio_iters=2, coupling=coupling, progress=False)
     yield 'fit_init', lambda: f.fit_init(p, q, n_iters=3, coupling=coupling, progress=False)
+    yield 'fit_init, Sinkhorn pairs', lambda: f.fit_init(p, q, n_iters=3, coupling='sinkhorn', batch_size=16, progress=False)
     yield 'refine', lambda: f.refine(p, q, n_rounds=1, flow_iters=2, clf_iters=2, batch_size=16, progress=False)
+    yield 'refine, moment multipliers', lambda: f.refine(p, q, n_rounds=1, flow_iters=2, clf_iters=2, batch_size=16, debias=True, n_check=0, progress=False)
     yield 'fit_ratio', lambda: f.fit_ratio(p, q, n_iters=3, batch_size=16, progress=False)
     yield 'transport', lambda: f.transport(x, return_path=True)
     yield 'inverse', lambda: f.inverse(x)
     yield 'transport_cost', lambda: f.transport_cost(x)
+    yield 'optimality_gap', lambda: optimality_gap(x, f.transport(x))
     yield 'log_density_ratio', lambda: f.log_density_ratio(x)
     yield 'log_density_ratio, divergence', lambda: f.log_density_ratio(x, method='divergence', log_p=log_n)
     yield 'log_density_ratio, Hutchinson', lambda: f.log_density_ratio(x, method='divergence', log_q=log_n, div='hutchinson')
@@ -222,6 +226,7 @@ def test_otflow_training_makes_no_sync_per_step():
     new = lambda: OTFlow(2, width=16, depth=1, n_time_steps=4)
     for stage in (lambda f, n: f.fit_init(p, q, n_iters=n, progress=False),
                   lambda f, n: f.fit_init(p, q, n_iters=n, coupling='independent', progress=False),
+                  lambda f, n: f.fit_init(p, q, n_iters=n, coupling='sinkhorn', batch_size=16, progress=False),
                   lambda f, n: f.refine(p, q, n_rounds=1, flow_iters=n, clf_iters=n, batch_size=16, progress=False),
                   lambda f, n: f.fit_ratio(p, q, n_iters=n, batch_size=16, progress=False)):
         assert _syncs(stage, new(), 3) == _syncs(stage, new(), 9)
