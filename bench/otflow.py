@@ -1,33 +1,40 @@
 """OT flow against TorchCFM-style OT-CFM, its own initialisation and the paper's refinement, side by side in one run.
 
-Four rows per case, all on the same data and evaluated on the same held-out points:
+Six rows per case, all on the same data and evaluated on the same held-out points:
 - OT-CFM (TorchCFM-style): TorchCFM's recipe for `ExactOptimalTransportConditionalFlowMatcher` with sigma = 0 -- its
   `models.MLP` (3 hidden SELU layers, width 128, input [x, t]), Adam 1e-3, batch 256, pairs drawn with replacement
-  from the exact minibatch OT plan (POT), 3000 steps;
-- fit_init: `OTFlow.fit_init` alone (minibatch OT flow matching, 3000 steps);
-- old refine: fit_init, then the paper's refinement as it was before issue 13 (no classifier warm-up, no moment
-  multipliers, no averaging, 10 rounds);
-- fit: `OTFlow(d).fit(P, Q)` with every default.
+  from the exact minibatch OT plan (POT), 3000 steps; and the same recipe stopped at 1000 steps;
+- fit_init: `OTFlow.fit_init` at its defaults (minibatch-OT flow matching, 3000 steps);
+- old refine (before): fit_init, then the paper's refinement at the defaults it had until issue 13 (no classifier
+  warm-up, no moment multipliers, no gap check, 10 rounds) -- what `fit()` did;
+- fit: `OTFlow(d).fit(P, Q)` with every default (computed as that same fit_init, then `refine` at its defaults,
+  which is what `fit` runs; the time adds both);
+- fit_init, Sinkhorn pairs: `fit_init(coupling='sinkhorn', batch_size=512, n_iters=1000)`, pairs drawn from the
+  batch's entropic plan (rel_eps = 0.05, 30 iterations).
 All flows are integrated on the same RK4 grid (20 steps).
 
 Cases: Brenier pairs (P a Gaussian mixture, T = grad of a strictly convex potential, `otnb.data.brenier_pair`) in two
 families -- A: equal modes, isotropic linear part; B: unequal mixture weights and an anisotropic linear part (condition
 number 4) -- at d = 2, 4, 8, 16, 32, and Gaussian pairs at d = 2, 10, 32 (closed-form OT map).
-Columns: L2-UVP (%, ± its standard error over the evaluation points), the flow's kinetic cost beside the true OT cost
+Columns: L2-UVP (%, with its standard error over the evaluation points), the flow's kinetic cost beside the true OT cost
 E|T(x) - x|², W2 from T(x) to held-out Q beside the floor (W2 between two samples of Q), the maximal round-trip error
 |inverse(transport(x)) - x|, fit time.
-A second study (`--sections pairing`, d = 16 and 32, family A) measures the pairing bias of the initialisation: L2-UVP
-against seconds for larger minibatch-OT batches (at the same number of pairs seen, and at the same number of steps), an
-entropic pairing on the device (log-domain Sinkhorn, pairs drawn from the plan row by row), and a reflow (flow matching
-on the pairs (x, T(x)) through a first flow, re-paired by exact OT within each batch).
+A second study (`--sections pairing`, d = 16, family A) measures the pairing bias of the initialisation: L2-UVP
+against steps and seconds for minibatch-OT batches of 256 and 512, an entropic pairing on the device (log-domain
+Sinkhorn, pairs drawn from the plan row by row), and a reflow (flow matching on the pairs (x, T(x)) through a first
+flow, re-paired by exact OT within each batch).
 
-Usage: python bench/otflow.py [--sections brenier gaussian pairing] [--dims 2 4 8 16 32] [--jobs 2] [--quick]
+Every row is also written to bench/results/otflow.json. `--rows` reruns only some rows (cfm, cfm1k, init, old, fit,
+sk) of the cases that file has and keeps the others from its earlier run, whose data, seeds and
+code are unchanged; the 'run' column says which run each row comes from. Cases the file lacks run every row.
+
+Usage: python bench/otflow.py [--sections brenier gaussian pairing] [--dims 2 4 8 16 32] [--jobs 2] [--rows cfm1k fit] [--quick]
 """
 import argparse, copy, json, math, os, sys, time
 from pathlib import Path
 import warnings
 import torch, ot
-warnings.filterwarnings("ignore", message="Sinkhorn did not converge")   # 100 iterations per batch: a budget, said in the table
+warnings.filterwarnings("ignore", message="Sinkhorn did not converge")   # 30 iterations per batch: a budget, said in the table
 from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 from common import markdown_table, write_result, RESULTS
@@ -46,6 +53,7 @@ ap.add_argument('--dims', type=int, nargs='+', default=[2, 4, 8, 16, 32])
 ap.add_argument('--gaussian_dims', type=int, nargs='+', default=[2, 10, 32])
 ap.add_argument('--n', type=int, default=4000, help='held-out evaluation points')
 ap.add_argument('--jobs', type=int, default=2, help='worker processes (one thread each)')
+ap.add_argument('--rows', nargs='+', default=['cfm', 'cfm1k', 'init', 'old', 'fit', 'sk'], help='rows to rerun for the cases bench/results/otflow.json has')
 ap.add_argument('--case', help=argparse.SUPPRESS)          # a worker: run one case, print its rows as JSON
 ap.add_argument('--quick', action='store_true', help='a smoke run: few steps, small dimensions, nothing saved')
 args = ap.parse_args()
@@ -95,18 +103,24 @@ def evaluate(flow, P, Q, T, secs):
             'W2 to held-out Q': w2(y[:m], yq[:m]).sqrt().item(), 'W2 floor': w2(Q(m, generator=make_generator(103)), yq[:m]).sqrt().item(),
             'round trip': (flow.inverse(y) - x).abs().max().item(), 'fit s': secs}
 
+ROWS = {'cfm': 'OT-CFM (TorchCFM-style)', 'cfm1k': 'OT-CFM, 1000 steps', 'init': 'fit_init', 'old': 'old refine (before)',
+        'fit': 'fit (defaults)', 'sk': 'fit_init, Sinkhorn pairs'}
+
 def run_case(kind, d):
     P, Q, T = make_case(kind, d)
     rows = []
-    def row(name, make):
+    def row(key, make, plus=0.0):
         torch.manual_seed(0); t0 = time.perf_counter(); flow = make(); secs = time.perf_counter() - t0
-        rows.append({'case': kind, 'd': d, 'method': name, **evaluate(flow, P, Q, T, secs)})
+        rows.append({'case': kind, 'd': d, 'method': ROWS[key], **evaluate(flow, P, Q, T, secs + plus)})
         return flow, secs
-    row('OT-CFM (TorchCFM-style)', lambda: ot_cfm(P, Q, d, STEPS))
-    init, t_init = row('fit_init', lambda: OTFlow(d).fit_init(P, Q, n_iters=STEPS, progress=False))
-    row('old refine', lambda: copy.deepcopy(init).refine(P, Q, progress=False, **OLD_REFINE))
-    rows[-1]['fit s'] += t_init                  # the refinement's time counts its initialisation
-    row('fit (defaults)', lambda: OTFlow(d).fit(P, Q, progress=False, **(dict(init_iters=STEPS, n_rounds=1) if args.quick else {})))
+    if 'cfm' in args.rows: row('cfm', lambda: ot_cfm(P, Q, d, STEPS))
+    if 'cfm1k' in args.rows: row('cfm1k', lambda: ot_cfm(P, Q, d, STEPS // 3))
+    if 'sk' in args.rows: row('sk', lambda: OTFlow(d).fit_init(P, Q, coupling='sinkhorn', batch_size=512, n_iters=STEPS // 3, progress=False))
+    if not {'init', 'old', 'fit'} & set(args.rows): return rows
+    init, t_init = row('init', lambda: OTFlow(d).fit_init(P, Q, progress=False, **(dict(n_iters=STEPS) if args.quick else {})))
+    if 'old' in args.rows: row('old', lambda: copy.deepcopy(init).refine(P, Q, progress=False, **OLD_REFINE), plus=t_init)
+    if 'fit' in args.rows:                       # `fit` = this same fit_init (same seed), then `refine` at its defaults
+        row('fit', lambda: copy.deepcopy(init).refine(P, Q, progress=False, **(dict(n_rounds=1) if args.quick else {})), plus=t_init)
     return rows
 
 def fm_with(P, Q, d, steps, batch, pair, seed=0):
@@ -123,7 +137,7 @@ def sinkhorn_pairs(eps):
     "Pairs drawn row by row from the entropic plan (log-domain Sinkhorn on the device), eps relative to the mean cost."
     def pair(x0, x1):
         M = ot.dist(x0, x1)
-        plan = ot.sinkhorn(ot.unif(len(x0), type_as=x0), ot.unif(len(x1), type_as=x1), M / M.mean(), eps, method='sinkhorn_log', numItermax=100)
+        plan = ot.sinkhorn(ot.unif(len(x0), type_as=x0), ot.unif(len(x1), type_as=x1), M / M.mean(), eps, method='sinkhorn_log', numItermax=30)
         return x0, x1[torch.multinomial(plan, 1)[:, 0]]
     return pair
 
@@ -135,14 +149,16 @@ def run_pairing(d):
         t0 = time.perf_counter(); flow = make(); r = evaluate(flow, P, Q, T, time.perf_counter() - t0)
         rows.append({'d': d, 'pairing': label, 'batch': batch, 'steps': steps, 'L2-UVP %': r['L2-UVP %'], 'SE': r['SE'], 'fit s': r['fit s']})
         return flow
-    for batch, steps in ((256, STEPS), (512, STEPS // 2), (1024, STEPS // 4), (512, STEPS)):
+    for batch, steps in ((256, 200), (256, 500), (256, 1000), (256, 3000), (512, 500), (512, 1000)):
+        if args.quick: steps = min(steps, 50)
         add('exact OT (fit_init)', batch, steps, lambda: (torch.manual_seed(0), OTFlow(d).fit_init(P, Q, n_iters=steps, batch_size=batch, progress=False))[1])
-    add('Sinkhorn, eps = 0.02 x mean cost', 1024, STEPS // 4, lambda: fm_with(P, Q, d, STEPS // 4, 1024, sinkhorn_pairs(0.02)))
-    torch.manual_seed(0); t0 = time.perf_counter(); first = OTFlow(d).fit_init(P, Q, n_iters=STEPS, progress=False); t_first = time.perf_counter() - t0
+    n = 50 if args.quick else 1000
+    add('Sinkhorn (30 iterations), eps = 0.05 x mean cost', 512, n, lambda: fm_with(P, Q, d, n, 512, sinkhorn_pairs(0.05)))
+    torch.manual_seed(0); t0 = time.perf_counter(); first = OTFlow(d).fit_init(P, Q, n_iters=n, progress=False); t_first = time.perf_counter() - t0
     def reflow(x0, x1):                          # pairs (x, T(x)) through the first flow, re-paired by exact OT on the batch
         with torch.no_grad(): y = first.transport(x0)
         return x0, couple(x0, y, 'ot')
-    add('reflow: exact OT of (x, T(x)) through the first flow', 256, STEPS, lambda: fm_with(P, Q, d, STEPS, 256, reflow))
+    add('reflow: exact OT of (x, T(x)) through a first 1000-step flow', 256, n, lambda: fm_with(P, Q, d, n, 256, reflow))
     rows[-1]['fit s'] += t_first
     return rows
 
@@ -159,6 +175,8 @@ if 'gaussian' in args.sections: cases += [('gaussian', d) for d in args.gaussian
 if 'pairing' in args.sections: cases += [('pairing', d) for d in (16,) if d in args.dims or args.quick]
 cases.sort(key=lambda c: -c[1])                 # the longest first, so the workers finish together
 import subprocess
+store = RESULTS / 'otflow.json'
+stored = {tuple(c) for c, _ in json.loads(store.read_text())} if store.exists() and not args.quick else set()
 t_start, results, running = time.perf_counter(), {}, []
 env = dict(os.environ, OMP_NUM_THREADS='1')
 extra = ['--quick'] if args.quick else []
@@ -166,7 +184,8 @@ todo = list(cases)
 while todo or running:
     while todo and len(running) < args.jobs:
         c = todo.pop(0)
-        running.append((c, subprocess.Popen([sys.executable, __file__, '--case', f'{c[0]}:{c[1]}', '--n', str(args.n)] + extra,
+        rows = args.rows if c in stored else list(ROWS)        # a case the store lacks runs every row
+        running.append((c, subprocess.Popen([sys.executable, __file__, '--case', f'{c[0]}:{c[1]}', '--n', str(args.n), '--rows', *rows] + extra,
                                             stdout=subprocess.PIPE, text=True, env=env)))
     time.sleep(1)
     for item in list(running):
@@ -176,9 +195,24 @@ while todo or running:
         out = p.stdout.read()
         if p.returncode: sys.exit(f"case {c} failed:\n{out}")
         results[c] = json.loads(out.split('ROWS ', 1)[1])
+        if not args.quick: (RESULTS / 'otflow.partial.json').write_text(json.dumps([[list(k), v] for k, v in results.items()]))
         print(f"{c[0]} d={c[1]} done ({time.perf_counter() - t_start:.0f} s)", flush=True)
 
-cols = ['d', 'method', 'L2-UVP %', 'SE', 'cost', 'OT cost', 'W2 to held-out Q', 'W2 floor', 'round trip', 'fit s']
+if not args.quick:                               # rows not run now come from the earlier run, marked as such
+    run_id = time.strftime('%Y-%m-%d %H:%M')
+    for rows in results.values():
+        for r in rows: r.setdefault('run', run_id)
+    for c, rows in (json.loads(store.read_text()) if store.exists() else []):
+        c = tuple(c)
+        have = {r.get('method', r.get('pairing')) for r in results.get(c, [])}
+        if c[0] == 'pairing' and have: continue
+        results[c] = results.get(c, []) + [r for r in rows if r.get('method', r.get('pairing')) not in have]
+    order = list(ROWS.values())
+    for c in results:
+        if c[0] != 'pairing': results[c].sort(key=lambda r: order.index(r['method']))
+    store.write_text(json.dumps([[list(c), rows] for c, rows in results.items()], indent=0))
+    (RESULTS / 'otflow.partial.json').unlink(missing_ok=True)
+cols = ['d', 'method', 'L2-UVP %', 'SE', 'cost', 'OT cost', 'W2 to held-out Q', 'W2 floor', 'round trip', 'fit s', 'run']
 titles = {'brenier A': 'Brenier pairs, family A (equal modes, isotropic linear part)',
           'brenier B': 'Brenier pairs, family B (weights 0.4/0.3/0.2/0.1, linear part of condition number 4)',
           'gaussian': 'Gaussian pairs (closed-form OT map)'}
