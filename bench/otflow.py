@@ -1,16 +1,18 @@
 """OT flow against TorchCFM-style OT-CFM, its own initialisation and the paper's refinement, side by side in one run.
 
-Six rows per case, all on the same data and evaluated on the same held-out points:
+Seven rows per case, all on the same data and evaluated on the same held-out points:
 - OT-CFM (TorchCFM-style): TorchCFM's recipe for `ExactOptimalTransportConditionalFlowMatcher` with sigma = 0 -- its
   `models.MLP` (3 hidden SELU layers, width 128, input [x, t]), Adam 1e-3, batch 256, pairs drawn with replacement
   from the exact minibatch OT plan (POT), 3000 steps; and the same recipe stopped at 1000 steps;
-- fit_init: `OTFlow.fit_init` at its defaults (minibatch-OT flow matching, 3000 steps);
-- old refine (before): fit_init, then the paper's refinement at the defaults it had until issue 13 (no classifier
-  warm-up, no moment multipliers, no gap check, 10 rounds) -- what `fit()` did;
-- fit: `OTFlow(d).fit(P, Q)` with every default (computed as that same fit_init, then `refine` at its defaults,
-  which is what `fit` runs; the time adds both);
-- fit_init, Sinkhorn pairs: `fit_init(coupling='sinkhorn', batch_size=512, n_iters=1000)`, pairs drawn from the
-  batch's entropic plan (rel_eps = 0.05, 30 iterations).
+- fit_init, exact pairs (former default): `fit_init(coupling='ot', batch_size=256, n_iters=3000)`, flow matching on
+  exact minibatch-OT pairs, the initialisation until issue 13;
+- old refine (before): that initialisation, then the paper's refinement at the defaults it had until issue 13 (no
+  classifier warm-up, no moment multipliers, no checks, 10 rounds) -- what `fit()` did;
+- fit_init, Sinkhorn pairs, 1000 steps: `fit_init(n_iters=1000)`, the default pairing stopped early;
+- fit_init: `OTFlow.fit_init` at its defaults (pairs drawn from each batch's entropic plan, rel_eps = 0.05,
+  30 Sinkhorn iterations, batch 512, 2000 steps);
+- fit: `OTFlow(d).fit(P, Q)` with every default (computed as that same fit_init, then `reflow` and `refine` at their
+  defaults, which is what `fit` runs; the time adds them).
 All flows are integrated on the same RK4 grid (20 steps).
 
 Cases: Brenier pairs (P a Gaussian mixture, T = grad of a strictly convex potential, `otnb.data.brenier_pair`) in two
@@ -24,8 +26,8 @@ against steps and seconds for minibatch-OT batches of 256 and 512, an entropic p
 Sinkhorn, pairs drawn from the plan row by row), and a reflow (flow matching on the pairs (x, T(x)) through a first
 flow, re-paired by exact OT within each batch).
 
-Every row is also written to bench/results/otflow.json. `--rows` reruns only some rows (cfm, cfm1k, init, old, fit,
-sk) of the cases that file has and keeps the others from its earlier run, whose data, seeds and
+Every row is also written to bench/results/otflow.json. `--rows` reruns only some rows (cfm, cfm1k, exact, old, sk,
+init, fit) of the cases that file has and keeps the others from its earlier run, whose data, seeds and
 code are unchanged; the 'run' column says which run each row comes from. Cases the file lacks run every row.
 
 Usage: python bench/otflow.py [--sections brenier gaussian pairing] [--dims 2 4 8 16 32] [--jobs 2] [--rows cfm1k fit] [--quick]
@@ -53,7 +55,7 @@ ap.add_argument('--dims', type=int, nargs='+', default=[2, 4, 8, 16, 32])
 ap.add_argument('--gaussian_dims', type=int, nargs='+', default=[2, 10, 32])
 ap.add_argument('--n', type=int, default=4000, help='held-out evaluation points')
 ap.add_argument('--jobs', type=int, default=2, help='worker processes (one thread each)')
-ap.add_argument('--rows', nargs='+', default=['cfm', 'cfm1k', 'init', 'old', 'fit', 'sk'], help='rows to rerun for the cases bench/results/otflow.json has')
+ap.add_argument('--rows', nargs='+', default=['cfm', 'cfm1k', 'exact', 'old', 'sk', 'init', 'fit'], help='rows to rerun for the cases bench/results/otflow.json has')
 ap.add_argument('--case', help=argparse.SUPPRESS)          # a worker: run one case, print its rows as JSON
 ap.add_argument('--quick', action='store_true', help='a smoke run: few steps, small dimensions, nothing saved')
 args = ap.parse_args()
@@ -103,8 +105,8 @@ def evaluate(flow, P, Q, T, secs):
             'W2 to held-out Q': w2(y[:m], yq[:m]).sqrt().item(), 'W2 floor': w2(Q(m, generator=make_generator(103)), yq[:m]).sqrt().item(),
             'round trip': (flow.inverse(y) - x).abs().max().item(), 'fit s': secs}
 
-ROWS = {'cfm': 'OT-CFM (TorchCFM-style)', 'cfm1k': 'OT-CFM, 1000 steps', 'init': 'fit_init', 'old': 'old refine (before)',
-        'fit': 'fit (defaults)', 'sk': 'fit_init, Sinkhorn pairs'}
+ROWS = {'cfm': 'OT-CFM (TorchCFM-style)', 'cfm1k': 'OT-CFM, 1000 steps', 'exact': 'fit_init, exact pairs (former default)',
+        'old': 'old refine (before)', 'sk': 'fit_init, 1000 steps', 'init': 'fit_init', 'fit': 'fit (defaults)'}
 
 def run_case(kind, d):
     P, Q, T = make_case(kind, d)
@@ -115,12 +117,15 @@ def run_case(kind, d):
         return flow, secs
     if 'cfm' in args.rows: row('cfm', lambda: ot_cfm(P, Q, d, STEPS))
     if 'cfm1k' in args.rows: row('cfm1k', lambda: ot_cfm(P, Q, d, STEPS // 3))
-    if 'sk' in args.rows: row('sk', lambda: OTFlow(d).fit_init(P, Q, coupling='sinkhorn', batch_size=512, n_iters=STEPS // 3, progress=False))
-    if not {'init', 'old', 'fit'} & set(args.rows): return rows
+    if {'exact', 'old'} & set(args.rows):
+        exact, t_exact = row('exact', lambda: OTFlow(d).fit_init(P, Q, coupling='ot', batch_size=256, n_iters=STEPS, progress=False))
+        if 'old' in args.rows: row('old', lambda: copy.deepcopy(exact).refine(P, Q, progress=False, **OLD_REFINE), plus=t_exact)
+    if 'sk' in args.rows: row('sk', lambda: OTFlow(d).fit_init(P, Q, n_iters=STEPS // 3, progress=False))
+    if not {'init', 'fit'} & set(args.rows): return rows
     init, t_init = row('init', lambda: OTFlow(d).fit_init(P, Q, progress=False, **(dict(n_iters=STEPS) if args.quick else {})))
-    if 'old' in args.rows: row('old', lambda: copy.deepcopy(init).refine(P, Q, progress=False, **OLD_REFINE), plus=t_init)
-    if 'fit' in args.rows:                       # `fit` = this same fit_init (same seed), then `refine` at its defaults
-        row('fit', lambda: copy.deepcopy(init).refine(P, Q, progress=False, **(dict(n_rounds=1) if args.quick else {})), plus=t_init)
+    if 'fit' in args.rows:                       # `fit` = this same fit_init (same seed), then `reflow` and `refine` at their defaults
+        quick = dict(n_rounds=1) if args.quick else {}
+        row('fit', lambda: copy.deepcopy(init).reflow(P, progress=False).refine(P, Q, progress=False, **quick), plus=t_init)
     return rows
 
 def fm_with(P, Q, d, steps, batch, pair, seed=0):
@@ -151,10 +156,11 @@ def run_pairing(d):
         return flow
     for batch, steps in ((256, 200), (256, 500), (256, 1000), (256, 3000), (512, 500), (512, 1000)):
         if args.quick: steps = min(steps, 50)
-        add('exact OT (fit_init)', batch, steps, lambda: (torch.manual_seed(0), OTFlow(d).fit_init(P, Q, n_iters=steps, batch_size=batch, progress=False))[1])
+        add("exact OT (fit_init(coupling='ot'))", batch, steps,
+            lambda: (torch.manual_seed(0), OTFlow(d).fit_init(P, Q, n_iters=steps, batch_size=batch, coupling='ot', progress=False))[1])
     n = 50 if args.quick else 1000
     add('Sinkhorn (30 iterations), eps = 0.05 x mean cost', 512, n, lambda: fm_with(P, Q, d, n, 512, sinkhorn_pairs(0.05)))
-    torch.manual_seed(0); t0 = time.perf_counter(); first = OTFlow(d).fit_init(P, Q, n_iters=n, progress=False); t_first = time.perf_counter() - t0
+    torch.manual_seed(0); t0 = time.perf_counter(); first = OTFlow(d).fit_init(P, Q, n_iters=n, batch_size=256, coupling='ot', progress=False); t_first = time.perf_counter() - t0
     def reflow(x0, x1):                          # pairs (x, T(x)) through the first flow, re-paired by exact OT on the batch
         with torch.no_grad(): y = first.transport(x0)
         return x0, couple(x0, y, 'ot')
@@ -224,7 +230,7 @@ rows = [r for c in sorted(results, key=lambda c: c[1]) if c[0] == 'pairing' for 
 if rows: sections.append("### Pairing bias of the initialisation (family A): batch size, entropic pairing, reflow\n\n"
                          + markdown_table(rows, ['d', 'pairing', 'batch', 'steps', 'L2-UVP %', 'SE', 'fit s']))
 for s in sections: print(s + '\n', flush=True)
-body = (f"Flow matching: {STEPS} steps at batch 256 (OT-CFM and fit_init); old refinement: {OLD_REFINE}; "
+body = (f"Flow matching: {STEPS} steps at batch 256 (OT-CFM and the former fit_init); old refinement: {OLD_REFINE}; "
         f"fit: `OTFlow(d).fit(P, Q)` at its defaults. Evaluation on {args.n} held-out points; SE is the standard error "
         f"of L2-UVP over those points; W2 by POT's exact solver on 2000 points. Cases ran in {args.jobs} single-thread "
         f"processes side by side. Total {time.perf_counter() - t_start:.0f} s.\n\n" + "\n\n".join(sections))

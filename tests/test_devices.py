@@ -14,7 +14,7 @@ import torch, pytest
 from otnb.core import make_generator, device_of, device_check, DeviceMismatchError
 from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair, moons, eight_gaussians
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
-from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, couple
+from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, couple, sinkhorn_pairing
 from otnb.integrate import odeint, sdeint, odeint_logdet
 from otnb.nets import TimeMLP, SimplexMLP
 from otnb.train import train, EMA
@@ -56,6 +56,7 @@ def test_metrics_on_device(device):
         assert f(x, y).device.type == device.type
     assert couple(x[:30], y, 'ot').device.type == device.type
     assert couple(x[:30], y, 'sinkhorn', generator=make_generator(0, device)).device.type == device.type
+    assert sinkhorn_pairing(x, y, generator=make_generator(0, device)).device.type == device.type
 
 def test_integrators_and_nets_on_device(device):
     f = TimeMLP(2, width=16).to(device)
@@ -127,9 +128,10 @@ def _verbs_otflow(tmp_path, coupling):
     f = OTFlow(2, width=16, depth=1, n_time_steps=4)
     p, q, x = moons(64), eight_gaussians(64), torch.randn(8, 2)
     log_n = lambda z: -(z ** 2).sum(1) / 2
-    yield 'fit', lambda: f.fit(p, q, init_iters=3, n_rounds=1, ratio_iters=2, coupling=coupling, progress=False)
+    yield 'fit', lambda: f.fit(p, q, init_iters=3, reflow_iters=2, n_rounds=1, ratio_iters=2, coupling=coupling, progress=False)
     yield 'fit_init', lambda: f.fit_init(p, q, n_iters=3, coupling=coupling, progress=False)
     yield 'fit_init, Sinkhorn pairs', lambda: f.fit_init(p, q, n_iters=3, coupling='sinkhorn', batch_size=16, progress=False)
+    yield 'reflow', lambda: f.reflow(p, n_iters=3, n_pairs=32, batch_size=16, progress=False)
     yield 'refine', lambda: f.refine(p, q, n_rounds=1, flow_iters=2, clf_iters=2, batch_size=16, progress=False)
     yield 'refine, moment multipliers', lambda: f.refine(p, q, n_rounds=1, flow_iters=2, clf_iters=2, batch_size=16, debias=True, n_check=0, progress=False)
     yield 'fit_ratio', lambda: f.fit_ratio(p, q, n_iters=3, batch_size=16, progress=False)
@@ -137,6 +139,7 @@ def _verbs_otflow(tmp_path, coupling):
     yield 'inverse', lambda: f.inverse(x)
     yield 'transport_cost', lambda: f.transport_cost(x)
     yield 'optimality_gap', lambda: optimality_gap(x, f.transport(x))
+    yield 'sinkhorn_pairing', lambda: sinkhorn_pairing(x, f.transport(x))
     yield 'log_density_ratio', lambda: f.log_density_ratio(x)
     yield 'log_density_ratio, divergence', lambda: f.log_density_ratio(x, method='divergence', log_p=log_n)
     yield 'log_density_ratio, Hutchinson', lambda: f.log_density_ratio(x, method='divergence', log_q=log_n, div='hutchinson')
@@ -224,9 +227,10 @@ def test_interpolant_training_makes_no_sync_per_step(coupling):
 def test_otflow_training_makes_no_sync_per_step():
     p, q = moons(64), eight_gaussians(64)
     new = lambda: OTFlow(2, width=16, depth=1, n_time_steps=4)
-    for stage in (lambda f, n: f.fit_init(p, q, n_iters=n, progress=False),
+    for stage in (lambda f, n: f.fit_init(p, q, n_iters=n, coupling='ot', batch_size=16, progress=False),
                   lambda f, n: f.fit_init(p, q, n_iters=n, coupling='independent', progress=False),
                   lambda f, n: f.fit_init(p, q, n_iters=n, coupling='sinkhorn', batch_size=16, progress=False),
+                  lambda f, n: f.reflow(p, n_iters=n, n_pairs=32, batch_size=16, progress=False),
                   lambda f, n: f.refine(p, q, n_rounds=1, flow_iters=n, clf_iters=n, batch_size=16, progress=False),
                   lambda f, n: f.fit_ratio(p, q, n_iters=n, batch_size=16, progress=False)):
         assert _syncs(stage, new(), 3) == _syncs(stage, new(), 9)
