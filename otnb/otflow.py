@@ -166,13 +166,13 @@ def refine(self: OTFlow,
     gaps, arrivals = self.log('gap'), self.log('arrival')
     if n_check:                                  # the checks are read on the host once per round, never inside a step
         x_check, y_check = P(n_check, generator=g), Q(n_check, generator=g)
-        def check():                             # (optimality gap, W2² of the check points' images to a sample of Q)
-            with torch.no_grad(): y = self._flow(x_check)
-            return optimality_gap(x_check, y).item(), w2(y, y_check).item()
-        best, arrived = check(); gaps.append(best); arrivals.append(arrived)
+        def images():
+            with torch.no_grad(): return self._flow(x_check)
+        y = images(); best = optimality_gap(x_check, y).item(); gaps.append(best)
         if best <= tol:                          # already cyclically monotone on the check points: nothing to gain
             self.log('kept_round').append(0); return self
-        slack = w2(Q(n_check, generator=g), y_check).item()     # W2² between two samples of Q: the arrival test's noise
+        arrived = w2(y, y_check).item(); arrivals.append(arrived)       # W2² of the check points' images to a sample of Q
+        slack = w2(Q(n_check, generator=g), y_check).item()     # W2² between two samples of Q: the arrival test's floor
         self.log('arrival_slack').append(slack)
         best_state, kept = snapshot(self.net), 0
     opt = torch.optim.AdamW(self.net.parameters(), lr, weight_decay=0.0)
@@ -204,7 +204,7 @@ def refine(self: OTFlow,
             finally: clf.requires_grad_(True)
         if callback is not None: callback(r + 1, self)
         if n_check:                              # a round counts if its images are no further from Q than the start's, or than a sample of Q is
-            g_r, a_r = check(); gaps.append(g_r); arrivals.append(a_r)
+            y = images(); g_r, a_r = optimality_gap(x_check, y).item(), w2(y, y_check).item(); gaps.append(g_r); arrivals.append(a_r)
             if g_r < best and a_r <= max(arrived, slack): best, best_state, kept = g_r, snapshot(self.net), r + 1
             if best <= tol: break
     if n_check: self.net.load_state_dict(best_state); self.log('kept_round').append(kept)    # 0: the initial flow
