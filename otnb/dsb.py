@@ -200,56 +200,70 @@ def _chain(self: DSB, x, direction: str, generator, return_path: bool = False, l
     path = torch.stack(path)
     return path if direction == 'forward' else path.flip(0)                     # index k = step k, either way
 
-# %% ../nbs/11_dsb.ipynb #d10145a8
+# %% ../nbs/11_dsb.ipynb #ee42bd26
 @patch
-def _cache(self: DSB, direction: str, source, n: int, generator):
-    "Paths of the frozen opposite direction and the mean-matching pairs for `direction`: inputs, step indices, targets."
+def _paths(self: DSB, direction: str, source, n: int, generator) -> torch.Tensor:
+    "Paths `(N + 1, n, d)` of the frozen chain opposite to `direction`, from `n` draws of `source` (index k = step k)."
     other = 'backward' if direction == 'forward' else 'forward'
     with torch.no_grad():
-        path = self._chain(source(n, generator=generator), other, generator, return_path=True)   # (N+1, n, d)
-        N = self.n_time_steps
-        ks = torch.arange(N, device=path.device)
-        flat = lambda p: p.reshape(-1, self.dim)
-        kk = ks.repeat_interleave(n)
-        if direction == 'backward':   # B_{k+1}(X_{k+1}) ≈ E[X_{k+1} + F_k(X_k) - F_k(X_{k+1}) | X_{k+1}]
-            x_in, x_other = path[1:], path[:-1]
-            target = flat(x_in) + self._step_mean('forward', kk, flat(x_other)) - self._step_mean('forward', kk, flat(x_in))
-        else:                         # F_k(X_k) ≈ E[X_k + B_{k+1}(X_{k+1}) - B_{k+1}(X_k) | X_k]
-            x_in, x_other = path[:-1], path[1:]
-            target = flat(x_in) + self._step_mean('backward', kk, flat(x_other)) - self._step_mean('backward', kk, flat(x_in))
-    return flat(x_in), kk, target
+        return self._chain(source(n, generator=generator), other, generator, return_path=True)
 
 @patch
-def _half_step(self: DSB, direction: str, source, n_iters, batch_size, lr, n_cache, refresh, ema_decay, warm_start, generator, progress, label):
+def _mean_matching_batch(self: DSB, direction: str, paths: torch.Tensor, batch_size: int, generator):
+    "`batch_size` random (step, path) pairs of `paths`: the inputs, their step indices and their mean-matching targets."
+    N, n = paths.shape[0] - 1, paths.shape[1]
+    k = randint(N, (batch_size,), generator, paths.device)
+    i = randint(n, (batch_size,), generator, paths.device)
+    x_k, x_next = paths[k, i], paths[k + 1, i]
+    if direction == 'backward':   # B_{k+1}(X_{k+1}) ≈ E[X_{k+1} + F_k(X_k) - F_k(X_{k+1}) | X_{k+1}]
+        x_in, x_other, other = x_next, x_k, 'forward'
+    else:                         # F_k(X_k) ≈ E[X_k + B_{k+1}(X_{k+1}) - B_{k+1}(X_k) | X_k]
+        x_in, x_other, other = x_k, x_next, 'backward'
+    with torch.no_grad():         # the frozen direction, once on both rows of every pair
+        mean_other, mean_in = self._step_mean(other, k.repeat(2), torch.cat([x_other, x_in])).chunk(2)
+    return x_in, k, x_in + mean_other - mean_in
+
+# %% ../nbs/11_dsb.ipynb #cbb9f192
+class _PathCache:
+    "Paths of the frozen chain, simulated anew every `refresh` calls."
+    def __init__(self, simulate, refresh: int):
+        self.simulate, self.refresh, self.calls, self.paths = simulate, refresh, 0, None
+
+    def __call__(self) -> torch.Tensor:
+        if self.calls % self.refresh == 0: self.paths = self.simulate()
+        self.calls += 1
+        return self.paths
+
+# %% ../nbs/11_dsb.ipynb #23b5f3bb
+@patch
+def _half_step(self: DSB, direction: str, source, label: str, *, n_iters, batch_size, lr, n_cache, refresh, ema_decay,
+               warm_start, generator, progress):
     "Fit the `direction` network by mean matching on cached paths of the other direction; load its EMA weights at the end."
     net = self.forward_net if direction == 'forward' else self.backward_net
     if not warm_start:
         for m in net.modules():
             if hasattr(m, 'reset_parameters'): m.reset_parameters()
-    ema, cache, count = EMA(net, ema_decay), None, 0
-    def step():
-        nonlocal cache, count
-        if count % refresh == 0: cache = self._cache(direction, source, n_cache, generator)
-        count += 1
-        x_in, kk, target = cache
-        i = randint(len(x_in), (batch_size,), generator, x_in.device)
-        k = kk[i]
-        pred = self._step_mean(direction, k, x_in[i], fitting=True)
-        return ((pred - target[i]) ** 2).sum(1).mean()
-    train(step, net, n_iters, lr=lr, ema=ema, progress=progress, desc=f'DSB {label}', history=self.log(label))
+    ema = EMA(net, ema_decay)
+    cache = _PathCache(lambda: self._paths(direction, source, n_cache, generator), refresh)
+    def loss():
+        x_in, k, target = self._mean_matching_batch(direction, cache(), batch_size, generator)
+        pred = self._step_mean(direction, k, x_in, fitting=True)
+        return ((pred - target) ** 2).sum(1).mean()
+    train(loss, net, n_iters, lr=lr, ema=ema, progress=progress, desc=f'DSB {label}', history=self.log(label))
     ema.copy_to(net)
     self._n_half += 1
     self.n_half_steps.fill_(self._n_half)
 
+# %% ../nbs/11_dsb.ipynb #d10145a8
 @patch
 def fit(self: DSB,
         sample_p0, # a sampler or tensor of p0 (the law at step 0)
         sample_p1=None, # a sampler or tensor of p1 (at step N); None with the OU reference: its prior (generative modelling)
         n_ipf: int = 10, # IPF iterations, each a backward then a forward half-step (a second call continues)
-        n_iters: int = 3000, # optimisation steps of each half-step
+        n_iters: int = 1000, # optimisation steps of each half-step
         batch_size: int = 512, # (state, step) pairs per optimisation step
         lr: float = 1e-3, # AdamW learning rate (cosine decay within each half-step)
-        n_cache: int = 10000, # paths in the trajectory cache
+        n_cache: int = 2000, # paths in the trajectory cache (N·n_cache rows; a step draws batch_size of them)
         refresh: int = 100, # optimisation steps between new caches
         ema_decay: float = 0.999, # EMA of each half-step's network (warmed up anew at each half-step)
         warm_start: bool = True, # start each half-step from the previous network of its direction (False: from scratch)

@@ -11,8 +11,8 @@ from .core import check_samples, check_same_dim, check_positive, check_int, make
 from .gaussian import gaussian_w2
 
 # %% auto #0
-__all__ = ['SINKHORN_ITERS', 'COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple', 'sinkhorn_divergence', 'sliced_w2',
-           'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
+__all__ = ['SINKHORN_ITERS', 'SINKHORN_ABSORB', 'COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple',
+           'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -45,33 +45,42 @@ def ot_pairing(x, # samples, shape `(n, d)`
         plan = ot.emd(ot.unif(len(xh)), ot.unif(len(yh)), ot.dist(xh, yh), numItermax=10_000_000)
         return torch.from_numpy(plan.argmax(1)).to(x.device)       # a permutation matrix: one 1/n per row
 
-SINKHORN_ITERS = 30    # the pairing's Sinkhorn iterations: a fixed budget, not convergence (at batch 512, rel_eps 0.05, a column's mass is typically a few per cent off)
+# a fixed budget, not convergence: at batch 512 and rel_eps 0.05 a column's mass is typically a few per cent off
+SINKHORN_ITERS = 30
+SINKHORN_ABSORB = 10   # scaling iterations between two absorptions of the scalings into the kernel
 
 def sinkhorn_pairing(x, # samples, shape `(n, d)`
                      y, # samples, shape `(m, d)`
                      rel_eps: float = 0.05, # ε / (the batch's mean squared distance): the regularisation in the batch's own units
-                     n_iters: int = SINKHORN_ITERS, # Sinkhorn iterations (a fixed number: no stopping test, so no host synchronisation)
+                     n_iters: int = SINKHORN_ITERS, # Sinkhorn iterations (a fixed number: no stopping test, no host sync)
                      generator=None, # a `torch.Generator` on the device of `x`, for the draws
                     ) -> torch.Tensor:
-    "Indices `j` `(n,)`: `y[j[i]]` is a draw from row i of the entropic OT plan of the batch (squared cost), by log-domain Sinkhorn on the device."
+    "Indices `j` `(n,)`: `y[j[i]]` is a draw from row i of the batch's entropic OT plan (squared cost), on the device."
     x, y = _pair(x, y)
     rel_eps, n_iters = check_positive(rel_eps, 'rel_eps'), check_int(n_iters, 'n_iters')
     return _sinkhorn_draw(x, y, rel_eps, n_iters, generator)
 
 def _sinkhorn_draw(x, y, rel_eps, n_iters, generator):
     "`sinkhorn_pairing` without the checks, whose finiteness test would synchronise with the host at every training step."
-    return torch.multinomial(_sinkhorn_rows(x, y, rel_eps, n_iters).exp(), 1, generator=generator)[:, 0]
+    return torch.multinomial(_sinkhorn_row_probs(x, y, rel_eps, n_iters), 1, generator=generator)[:, 0]
 
-def _sinkhorn_rows(x, y, rel_eps, n_iters):
-    "log π_ij - log Σ_j π_ij: the rows of the entropic plan after `n_iters` log-domain Sinkhorn iterations, each normalised."
+def _sinkhorn_row_probs(x, y, rel_eps, n_iters):
+    "π_ij / Σ_j π_ij `(n, m)`: the rows of the entropic plan after `n_iters` Sinkhorn iterations, each normalised."
     C = ((x * x).sum(1)[:, None] + (y * y).sum(1)[None] - 2 * x @ y.T).clamp(min=0)
     logK = -C / (rel_eps * C.mean().clamp(min=torch.finfo(C.dtype).tiny))
-    log_a, log_b = -math.log(len(x)), -math.log(len(y))
-    v = torch.zeros(len(y), device=x.device, dtype=x.dtype)
-    for _ in range(n_iters):                     # π_ij = exp(u_i - C_ij/ε + v_j); the last update fits the columns
-        u = log_a - torch.logsumexp(logK + v[None], 1)
-        v = log_b - torch.logsumexp(logK + u[:, None], 0)
-    return torch.log_softmax(logK + v[None], 1)
+    a, b = 1 / len(x), 1 / len(y)
+    u = math.log(a) - torch.logsumexp(logK, 1)                    # the first iteration in log form, from v = 0
+    v = math.log(b) - torch.logsumexp(logK + u[:, None], 0)
+    K = (logK + u[:, None] + v[None]).exp()                       # the plan after one iteration
+    left = n_iters - 1
+    while left > 0:                                               # π = diag(su) K diag(sv)
+        sv = torch.ones_like(v)
+        for _ in range(min(left, SINKHORN_ABSORB)):
+            su = a / (K @ sv)
+            sv = b / (su @ K)
+        left -= SINKHORN_ABSORB
+        K = su[:, None] * K * sv[None]                            # absorbed: the same plan, scalings back to 1
+    return K / K.sum(1, keepdim=True)
 
 COUPLINGS = ('independent', 'ot', 'sinkhorn')
 

@@ -75,6 +75,11 @@ def lr_factor(step: int, n_iters: int, schedule: str | None = None, warmup: int 
     return w * s
 
 # %% ../nbs/06_train.ipynb #3dc248a1
+def _fusable(params) -> bool | None:
+    "True when AdamW's fused kernel serves `params` (floating tensors on the CPU or CUDA): fewer kernels per step."
+    ok = all(p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params)
+    return True if ok else None
+
 def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_fn())
           params, # the parameters to optimise: an nn.Module or an iterable of tensors / param groups
           n_iters: int, # number of optimisation steps
@@ -107,7 +112,7 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
     plist = list(params.parameters()) if module is not None else list(params)
     if optimizer is None:
         if not plist: raise ValueError("params must contain at least one parameter")
-        optimizer = torch.optim.AdamW(plist, lr=lr, weight_decay=weight_decay)
+        optimizer = torch.optim.AdamW(plist, lr=lr, weight_decay=weight_decay, fused=_fusable(plist))
     flat = [p for g in optimizer.param_groups for p in g['params']]
     base = [g['lr'] for g in optimizer.param_groups]
     gen = make_generator(seed, device_of(*(s.data for s in samplers if s.data is not None), *flat))
