@@ -68,17 +68,6 @@ out['host syncs: OT flow transport, 20 steps'] = syncs(lambda: f_s.transport(x2k
 print(json.dumps(out))
 '''
 
-def run(pkg_dir: Path, threads: int) -> dict:
-    "Run the worker on the `otnb` found in `pkg_dir`, with this checkout's device check."
-    with tempfile.TemporaryDirectory() as tmp:
-        # the device check of the current code, importable on its own (it only needs torch)
-        src = (ROOT / 'otnb' / 'core.py').read_text()
-        (Path(tmp) / 'devcheck.py').write_text(src.replace('from __future__ import annotations', 'from __future__ import annotations\n'))
-        (Path(tmp) / 'worker.py').write_text(WORKER)
-        res = subprocess.run([sys.executable, str(Path(tmp) / 'worker.py'), str(pkg_dir), tmp, str(threads)],
-                             capture_output=True, text=True, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--baseline', default=DEFAULT_BASELINE, help="git revision to compare with ('none' to skip)")
@@ -86,24 +75,14 @@ def main():
     ap.add_argument('--rounds', type=int, default=3, help='turns each revision takes (the best of all is reported)')
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from common import markdown_table, write_result
+    from common import alternate, markdown_table, revision_dir, write_result
     dirs = {'now': ROOT}
     tmp = tempfile.TemporaryDirectory()
     if args.baseline != 'none':
-        try:
-            archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.baseline, 'otnb'], capture_output=True, check=True).stdout
-            subprocess.run(['tar', '-x', '-C', tmp.name], input=archive, check=True)
-            dirs[f'baseline {args.baseline}'] = Path(tmp.name)
+        try: dirs[f'baseline {args.baseline}'] = revision_dir(args.baseline, tmp.name)
         except subprocess.CalledProcessError as e:
             print(f'baseline {args.baseline} not measured: {e.stderr[-500:] if e.stderr else e}')
-    # the revisions take turns, `--rounds` times, so that a slow spell of the machine hits both; the best of all counts
-    cols = {}
-    for _ in range(args.rounds):
-        for name, d in dirs.items():
-            res = run(d, args.threads)
-            best = cols.setdefault(name, res)
-            for k, v in res.items():
-                if isinstance(v, float): best[k] = max(best[k], v) if 'steps/s' in k else min(best[k], v)
+    cols = alternate(WORKER, dirs, args.threads, args.rounds, higher_is_better=lambda k: 'steps/s' in k)
     tmp.cleanup()
     keys = [k for k in cols['now'] if k != 'otnb']
     rows = []

@@ -12,8 +12,9 @@ from torch.utils._pytree import tree_flatten
 
 # %% auto #0
 __all__ = ['default_device', 'device_of', 'dtype_of', 'seed_everything', 'make_generator', 'generator_device', 'randn', 'rand',
-           'randint', 'is_test_mode', 'budget', 'check_samples', 'check_same_dim', 'check_positive', 'check_int',
-           'check_vector', 'check_spd', 'DeviceMismatchError', 'allow_host_sync', 'DeviceCheck', 'device_check']
+           'randint', 'categorical', 'is_test_mode', 'budget', 'check_samples', 'check_same_dim', 'check_positive',
+           'check_int', 'check_vector', 'check_spd', 'DeviceMismatchError', 'allow_host_sync', 'DeviceCheck',
+           'device_check']
 
 # %% ../nbs/00_core.ipynb #ff99d596
 def default_device() -> torch.device:
@@ -88,6 +89,14 @@ def randint(high: int, shape, generator=None, device=None) -> torch.Tensor:
     "Integers uniform on {0, ..., high-1} of `shape`, made where `generator` lives and returned on `device` (default: there)."
     g = generator_device(generator, device)
     return torch.randint(high, tuple(shape), generator=generator, device=g).to(device if device is not None else g)
+
+def categorical(weights, # non-negative weights `(n, m)`, each row with a positive sum (need not sum to 1)
+                generator=None, # a `torch.Generator` (on the device of `weights`) or None
+               ) -> torch.Tensor:
+    "One index `(n,)` per row, drawn with probabilities proportional to the row's weights (by inverse CDF)."
+    cdf = weights.cumsum(1)
+    u = rand(len(weights), 1, generator=generator, device=weights.device, dtype=weights.dtype) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True)[:, 0].clamp(max=weights.shape[1] - 1)    # u = cdf[-1] by rounding
 
 # %% ../nbs/00_core.ipynb #ce826f4f
 def is_test_mode() -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch, ot
-from .core import check_samples, check_same_dim, check_positive, check_int, make_generator, allow_host_sync
+from .core import check_samples, check_same_dim, check_positive, check_int, make_generator, allow_host_sync, categorical
 from .gaussian import gaussian_w2
 
 # %% auto #0
@@ -62,7 +62,7 @@ def sinkhorn_pairing(x, # samples, shape `(n, d)`
 
 def _sinkhorn_draw(x, y, rel_eps, n_iters, generator):
     "`sinkhorn_pairing` without the checks, whose finiteness test would synchronise with the host at every training step."
-    return torch.multinomial(_sinkhorn_row_probs(x, y, rel_eps, n_iters), 1, generator=generator)[:, 0]
+    return categorical(_sinkhorn_row_probs(x, y, rel_eps, n_iters), generator)
 
 def _sinkhorn_row_probs(x, y, rel_eps, n_iters):
     "π_ij / Σ_j π_ij `(n, m)`: the rows of the entropic plan after `n_iters` Sinkhorn iterations, each normalised."
