@@ -73,40 +73,51 @@ def log_compatibility_from(v, # v = φ(x) + ψ(y) - c(x, y), any shape
     return math.log(tau / (2 * eps)) + log_sp
 
 # %% ../nbs/12_scones.ipynb #f8a8d4e4
+def _gaussian_part(y, mean, evals, evecs, sigma):
+    "-(Σ + σ²I)⁻¹(y - m) for Σ = U diag(λ) Uᵀ: two matrix products and no solve; σ a float or a column `(n, 1)`."
+    return -(((y - mean) @ evecs) / (evals + sigma ** 2)) @ evecs.mT
+
 def gaussian_score(mean, # mean m of the target, shape `(d,)`
                    cov, # covariance Σ of the target, shape `(d, d)`
                   ):
     "The exact noise-conditional score of N(m, Σ): a function s(y, σ) = -(Σ + σ² I)⁻¹ (y - m)."
-    g, moved = Gaussian(mean, cov), {}
+    g = Gaussian(mean, cov)
+    evals, evecs = torch.linalg.eigh(g.cov.double())           # factored once: a Langevin step makes no solve
+    parts, moved = (g.mean.double(), evals.clamp_min(0), evecs), {}
     def score(y, sigma):
         key = (y.device, y.dtype)
-        if key not in moved: moved[key] = g.to(y.device, y.dtype)      # moved once per device, not per call
-        m, S = moved[key].mean, moved[key].cov
-        S = S + sigma ** 2 * torch.eye(len(m), dtype=y.dtype, device=y.device)
-        return -torch.linalg.solve(S, (y - m).mT).mT
+        if key not in moved: moved[key] = [t.to(y.device, y.dtype) for t in parts]   # moved once per device, not per call
+        return _gaussian_part(y, *moved[key], sigma)
     return score
 
 # %% ../nbs/12_scones.ipynb #e424cefc
 def langevin(score, # score(y, σ) -> `(n, d)`: ∇ log p at noise level σ (σ = 0 without annealing)
              y, # starting points, shape `(n, d)`
-             n_iters: int = 1000, # total number of steps (split evenly over the noise levels)
-             step_size: float = 0.01, # a: y ← y + a·score + √(2a)·z (the step of the first level when annealing)
+             n_iters: int = 1000, # total number of steps (split as evenly as possible over the noise levels)
+             step_size: float = 0.01, # a: y ← y + a·M·score + √(2a)·L z (the step of the first level when annealing)
              sigmas=None, # decreasing noise levels σ_1 > ... > σ_L for annealing (None: plain Langevin)
              max_sigma2: float | None = None, # annealing: the step grows as min(σ², max_sigma2) (None: as σ², NCSN)
-             denoise: bool = False, # end with Tweedie's step y ← y + σ_L² score(y, σ_L) (needs `sigmas`; one level is plain Langevin at σ_L)
+             denoise: bool = False, # end with Tweedie's step y ← y + σ_L² score(y, σ_L) (needs `sigmas`)
+             metric=None, # L `(d, d)`: precondition with M = L Lᵀ (None: M = I)
              generator=None, # a `torch.Generator` on the device of `y`
             ) -> torch.Tensor:
-    "Unadjusted Langevin dynamics, plain or annealed over `sigmas`; returns the final points."
+    "Unadjusted Langevin dynamics, plain or annealed over `sigmas`, optionally preconditioned; returns the final points."
     n_iters, step_size = check_int(n_iters, 'n_iters'), check_positive(step_size, 'step_size')
     levels = [0.0] if sigmas is None else [float(s) for s in sigmas]
     if sigmas is not None and (not levels or any(s <= 0 for s in levels) or any(a <= b for a, b in zip(levels, levels[1:]))):
         raise ValueError(f"sigmas must be positive and strictly decreasing, got {levels}")
+    if metric is not None and tuple(metric.shape) != (y.shape[1],) * 2:
+        raise ValueError(f"metric must have shape ({y.shape[1]}, {y.shape[1]}), got {tuple(metric.shape)}")
     cap = math.inf if max_sigma2 is None else check_positive(max_sigma2, 'max_sigma2')
-    per, first = max(n_iters // len(levels), 1), min(levels[0] ** 2, cap)
-    for s in levels:
+    first = min(levels[0] ** 2, cap)
+    steps = [n_iters // len(levels) + (i < n_iters % len(levels)) for i in range(len(levels))]   # n_iters in all
+    M = None if metric is None else metric @ metric.mT
+    for s, k in zip(levels, steps):
         a = step_size * min(s ** 2, cap) / first if sigmas is not None else step_size
-        for _ in range(per):
-            y = y + a * score(y, s) + math.sqrt(2 * a) * randn(*y.shape, generator=generator, device=y.device, dtype=y.dtype)
+        for _ in range(k):
+            drift, z = score(y, s), randn(*y.shape, generator=generator, device=y.device, dtype=y.dtype)
+            if M is not None: drift, z = drift @ M, z @ metric.mT          # rows: M s and L z
+            y = y + a * drift + math.sqrt(2 * a) * z
     if denoise and sigmas is not None: y = y + levels[-1] ** 2 * score(y, levels[-1])
     return y
 
@@ -122,7 +133,7 @@ class SCONES(Estimator):
                  sigma_max: float | None = None, # largest noise level (default: the largest distance in a target batch)
                  n_sigmas: int = 10, # noise levels for annealed sampling (geometric from sigma_max to sigma_min)
                  smoothing: float = 0.1, # L2: relu(v) ≈ τ softplus(v/τ), τ = smoothing·ε, in the sampler's gradient
-                 width: int = 256, depth: int = 3, act: str = 'silu', # the four MLPs
+                 width: int = 128, depth: int = 3, act: str = 'silu', # the four MLPs
                 ):
         eps = check_positive(eps, 'eps')
         if regularization not in ('kl', 'l2'): raise ValueError(f"regularization must be 'kl' or 'l2', got {regularization!r}")
@@ -206,8 +217,7 @@ def score(self: SCONES,
     "The score model s(y, σ) ≈ ∇ log ν_σ(y) = -(Σ1 + σ²I)⁻¹(y - m1) + F(t(σ), y)/√(σ² + σ_data²), shape `(n, d')`."
     sig = y.new_full((1, 1), sigma) if isinstance(sigma, (int, float)) else sigma.to(y).reshape(-1, 1)   # a fill, not a copy from the host
     t = torch.log(self.sigma_max / sig) / torch.log(self.sigma_max / self.sigma_min)
-    U = self.target_evecs
-    gaussian = -(((y - self.target_mean) @ U) / (self.target_evals + sig ** 2)) @ U.T      # the best affine score (Stein)
+    gaussian = _gaussian_part(y, self.target_mean, self.target_evals, self.target_evecs, sig)   # the best affine score (Stein)
     return gaussian + self.score_net(t.expand(len(y), 1), y) / torch.sqrt(sig ** 2 + self.sigma_data ** 2)
 
 # %% ../nbs/12_scones.ipynb #0934cd82
@@ -215,7 +225,7 @@ def score(self: SCONES,
 def fit_dual(self: SCONES,
              sample_source, # a sampler or tensor of μ, shape `(N, d)`
              sample_target, # a sampler or tensor of ν, shape `(M, d')`
-             n_iters: int = 5000, # optimisation steps
+             n_iters: int = 3000, # optimisation steps
              batch_size: int = 512, # points of each law per step (the dual runs over all batch_size² pairs)
              lr: float = 1e-3, # AdamW learning rate (cosine decay)
              seed=0, # seed of the batches
@@ -242,7 +252,7 @@ def fit_dual(self: SCONES,
 @patch
 def fit_score(self: SCONES,
               sample_target, # a sampler or tensor of ν, shape `(M, d')`
-              n_iters: int = 5000, # optimisation steps
+              n_iters: int = 3000, # optimisation steps
               batch_size: int = 512, # target points per step
               lr: float = 1e-3, # AdamW learning rate (cosine decay)
               seed=0, # seed of the batches and the noise
@@ -280,7 +290,7 @@ def _sigma_max(self: SCONES) -> float:
 def fit_projector(self: SCONES,
                   sample_source, # a sampler or tensor of μ, shape `(N, d)`
                   sample_target, # a sampler or tensor of ν, shape `(M, d')`
-                  n_iters: int = 3000, # optimisation steps
+                  n_iters: int = 1800, # optimisation steps
                   batch_size: int = 512, # points of each law per step
                   lr: float = 1e-3, # AdamW learning rate (cosine decay)
                   seed=0, # seed of the batches
@@ -305,7 +315,7 @@ def fit_projector(self: SCONES,
 def fit(self: SCONES,
         sample_source, # a sampler or tensor of μ, shape `(N, d)`
         sample_target, # a sampler or tensor of ν, shape `(M, d')`
-        n_iters: int = 5000, # steps of the dual and of the score model (the projector takes 3/5 of it)
+        n_iters: int = 3000, # steps of the dual and of the score model (the projector takes 3/5 of it)
         batch_size: int = 512, # points of each law per step
         lr: float = 1e-3, # AdamW learning rate
         seed=0, # seed of the batches and the noise
@@ -329,59 +339,103 @@ def transport(self: SCONES,
     with torch.no_grad(): return self.projector(x)
 
 @patch
+def _cond_score(self: SCONES, x, s_fn):
+    "The conditional score y ↦ s(y, σ) + ∇_y log H(x, y) for the rows of `x` (φ(x) computed once, ∇ by autograd)."
+    with torch.no_grad(): phi_x = self.phi(x)[:, 0]
+    smooth = self.regularization == 'l2'
+    def cond_score(y, s):
+        with torch.enable_grad():
+            y_ = y.detach().requires_grad_(True)
+            gh, = torch.autograd.grad(self._log_h(x, y_, phi_x, smooth=smooth).sum(), y_)
+        with torch.no_grad(): return gh + s_fn(y, s)
+    return cond_score
+
+# %% ../nbs/12_scones.ipynb #09c9cc62
+@patch
+def langevin_metric(self: SCONES,
+                    x, # source points, shape `(n, d)`: up to 256 evenly spaced rows are used
+                    y=None, # where to measure the curvature, one row per row of x (default: the projection T(x))
+                    score=None, # the target score s(y, σ), as given to `sample` (default: the fitted one)
+                    sigma: float | None = None, # the noise level of the score (default: as `sample` picks it)
+                   ) -> torch.Tensor:
+    "L `(d', d')` with L Lᵀ = M ≈ Cov(y|x): the inverse of the average curvature of -log π_ε(y|x), for `sample`."
+    self._require(0, 'langevin_metric')
+    x = self.check_input(x)
+    rows = slice(None, None, max(len(x) // 256, 1))
+    x = x[rows][:256]
+    y = self.transport(x) if y is None else self.check_input(y, 'y', dim=self.target_dim)[rows][:256]
+    s_fn, level = self._sampling_score(score, sigma)
+    d, h = self.target_dim, 0.01 * self.sigma_data.item()                    # once per call, not per step
+    shifts = h * torch.eye(d, dtype=y.dtype, device=y.device)[:, None]            # (d', 1, d'): ± h e_j for every row
+    cond_score = self._cond_score(x.repeat(2 * d, 1), s_fn)
+    s = cond_score(torch.cat([y + shifts, y - shifts]).reshape(-1, d), level).reshape(2, d, len(y), d)
+    J = (s[0] - s[1]).mean(1) / (2 * h)                                           # J[j] = mean_i ∂s(y_i)/∂y_j
+    lam, V = torch.linalg.eigh(-(J + J.mT) / 2)
+    lam = lam.clamp(min=(lam.max() * 1e-4).clamp(min=torch.finfo(lam.dtype).tiny))
+    return V / lam.sqrt()                                                         # L Lᵀ = V diag(1/λ) Vᵀ
+
+@patch
+def _sampling_score(self: SCONES, score, sigma):
+    "The target score `sample` uses and its noise level: `score` at σ_min, or the fitted one at max(σ_min, σ_data/20)."
+    if score is not None and not callable(score): raise TypeError(f"score must be a callable s(y, sigma) or None, got {type(score).__name__}")
+    if score is None: self._require(1, 'sample without score=...')
+    if sigma is not None: return (self.score if score is None else score), check_positive(sigma, 'sigma')
+    if score is not None: return score, self.sigma_min
+    return self.score, max(self.sigma_min, self.sigma_data.item() / 20)
+
+@patch
 def sample(self: SCONES,
            x, # source points, shape `(n, d)`: one draw of y ~ π(·|x) per row
-           n_iters: int = 1000, # Langevin steps (in all, over the levels when annealing)
-           step_size: float = 0.01, # a: y ← y + a ∇log π(y|x) + √(2a) z (at the first level when annealing)
+           n_iters: int = 300, # Langevin steps (in all, over the levels when annealing)
+           step_size: float = 0.01, # a: y ← y + a M ∇log π(y|x) + √(2a) L z (M = I without preconditioning)
            init: str = 'projector', # start at the projection T(x) ('projector') or at N(0, σ_max² I) ('noise')
            annealed: bool | None = None, # anneal over `sigmas` (None: only when init='noise')
            denoise: bool = False, # a final Tweedie step y ← y + σ² ∇log π_σ(y|x) at the last noise level
            sigma: float | None = None, # plain Langevin's noise level (None: max(sigma_min, sigma_data/20); sigma_min with `score`)
            score=None, # a score s(y, σ) to use instead of the fitted one, e.g. `gaussian_score(m1, S1)`
+           precondition: bool | None = None, # M = `langevin_metric(x)` (None: with plain Langevin, not when annealing)
            seed=None, # an int or a generator for the start and the noise
           ) -> torch.Tensor:
     "Draws y ~ π_ε(·|x), one per row of `x`, shape `(n, d')`."
     if init not in ('projector', 'noise'): raise ValueError(f"init must be 'projector' or 'noise', got {init!r}")
-    if score is not None and not callable(score): raise TypeError(f"score must be a callable s(y, sigma) or None, got {type(score).__name__}")
     self._require(0, 'sample')
-    if score is None: self._require(1, 'sample without score=...')
+    s_fn, level = self._sampling_score(score, sigma)
     annealed = (init == 'noise') if annealed is None else bool(annealed)
+    precondition = (not annealed) if precondition is None else bool(precondition)
+    if annealed and precondition: raise ValueError("precondition=True goes with plain Langevin: pass annealed=False")
     if annealed and math.isnan(self._sigma_max): raise ValueError("annealing needs sigma_max: pass it to SCONES(...) or call fit_score first")
     x, g = self.check_input(x), self.generator(seed)
-    s_fn = self.score if score is None else score
-    if sigma is not None: level = check_positive(sigma, 'sigma')
-    else: level = self.sigma_min if score is not None else max(self.sigma_min, self.sigma_data.item() / 20)
     with torch.no_grad():
-        phi_x = self.phi(x)[:, 0]
         if init == 'projector':
             self._require(2, "init='projector'")
             y = self.projector(x)
         else:
             if math.isnan(self._sigma_max): raise ValueError("init='noise' needs sigma_max: pass it to SCONES(...) or call fit_score first")
             y = self._sigma_max * randn(len(x), self.target_dim, generator=g, device=x.device, dtype=x.dtype)
-    def cond_score(y, s):
-        with torch.enable_grad():
-            y_ = y.detach().requires_grad_(True)
-            gh, = torch.autograd.grad(self._log_h(x, y_, phi_x, smooth=self.regularization == 'l2').sum(), y_)
-        with torch.no_grad(): return gh + s_fn(y, s)
+    metric = self.langevin_metric(x, y, score, level) if precondition else None
     sig = self.sigmas.tolist() if annealed else [level]          # one level: plain Langevin at σ = level
-    return langevin(cond_score, y, n_iters, step_size, sig, max_sigma2=self.eps / 2, denoise=denoise, generator=g).detach()
+    return langevin(self._cond_score(x, s_fn), y, n_iters, step_size, sig, max_sigma2=self.eps / 2, denoise=denoise,
+                    metric=metric, generator=g).detach()
 
 # %% ../nbs/12_scones.ipynb #7e90e012
 def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1, S1) (squared cost, KL)
                            x, # the source points given to `model.sample`, shape `(n, d)`
                            m0, S0, m1, S1, # the two Gaussians
                            n_iters: int, step_size: float, seed, # as given to `model.sample` (plain Langevin from the projector)
+                           score=None, # the score given to `model.sample` (it sets the chain's metric)
+                           precondition: bool = True, # as given to `model.sample`
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    "The control chain ȳ of `model.sample(x, n_iters, step_size, seed=seed)`: same start and noise, exact conditional score. Returns ȳ and E[ȳ | x]."
+    "The control chain ȳ of `model.sample(x, n_iters, step_size, score=score, seed=seed)`: same start, noise and metric, exact conditional score. Returns ȳ and E[ȳ | x]."
     if model.regularization != 'kl' or model.cost is not sqeuclidean:
         raise ValueError("gaussian_control_chain needs a SCONES with regularization='kl' and cost='sqeuclidean': the exact conditional is known only there")
     x = model.check_input(x)
     K, c, Sc = (t.to(x) for t in gaussian_entropic_conditional(m0, S0, m1, S1, model.eps))
     prec, mc, y0 = torch.linalg.inv(Sc), x @ K.T + c, model.transport(x)
-    y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_iters, step_size, generator=model.generator(seed))
-    Mk = torch.linalg.matrix_power(torch.eye(len(c), dtype=x.dtype, device=x.device) - step_size * prec, n_iters)
-    return y, mc + (y0 - mc) @ Mk.T                                            # E[ȳ_k | x] = Kx + c + M^k (T(x) - Kx - c)
+    L = model.langevin_metric(x, score=score) if precondition else None
+    M = torch.eye(len(c), dtype=x.dtype, device=x.device) if L is None else L @ L.mT
+    y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_iters, step_size, metric=L, generator=model.generator(seed))
+    Mk = torch.linalg.matrix_power(torch.eye(len(c), dtype=x.dtype, device=x.device) - step_size * prec @ M, n_iters)
+    return y, mc + (y0 - mc) @ Mk                                        # rows: r_k = r_0 (I - a Σ⁻¹ M)^k, r = ȳ - Kx - c
 
 def control_cross_error(x, # source points, shape `(n, d)`
                         y, # SCONES draws y | x, shape `(n, d)`

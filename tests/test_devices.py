@@ -172,6 +172,8 @@ def _verbs_scones(tmp_path, coupling):
     yield 'transport', lambda: m.transport(x)
     yield 'sample', lambda: m.sample(x, n_iters=4, seed=0)
     yield 'sample, exact score', lambda: m.sample(x, n_iters=4, score=exact)
+    yield 'sample, not preconditioned', lambda: m.sample(x, n_iters=4, precondition=False, seed=0)
+    yield 'langevin_metric', lambda: m.langevin_metric(x, score=exact)
     yield 'sample from noise, annealed, denoised', lambda: m.sample(x, n_iters=20, init='noise', denoise=True, seed=0)
     yield 'log_compatibility', lambda: m.log_compatibility(x, x)
     yield 'score', lambda: m.score(x, 0.1)

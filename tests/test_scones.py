@@ -129,8 +129,9 @@ def test_control_chain_shares_the_samplers_noise():
     m = SCONES(2, eps=1.0, width=32, depth=2).fit_dual(P, Q, n_iters=300, batch_size=256, progress=False)
     m.fit_projector(P, Q, n_iters=200, batch_size=256, progress=False)
     x = P(2000, make_generator(1))
-    y = m.sample(x, n_iters=200, score=gaussian_score(m1, S1), seed=3)
-    y_bar, mean_bar = gaussian_control_chain(m, x, m0, S0, m1, S1, 200, 0.01, seed=3)
+    exact = gaussian_score(m1, S1)
+    y = m.sample(x, n_iters=200, score=exact, seed=3)
+    y_bar, mean_bar = gaussian_control_chain(m, x, m0, S0, m1, S1, 200, 0.01, seed=3, score=exact)
     # with shared noise the two chains differ only through the learned compatibility: far less than the chains' own spread
     assert (y - y_bar).norm(dim=1).mean() < 0.3 * (y_bar - mean_bar).norm(dim=1).mean()
     # E[ȳ | x] is the control chain's mean: its residuals average to zero within 4 SE
