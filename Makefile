@@ -1,5 +1,5 @@
 # otnb: every target sets itself up (virtual environment, torch, the package) before it runs.
-#   make test   -> the whole test suite: notebooks in fast test mode + pytest
+#   make test   -> the whole test suite: notebooks in fast test mode + pytest, side by side on all cores
 #   make docs   -> execute every notebook at full quality, then build the docs pages
 # Variables: VENV (default .venv), PYTHON (to create it), TORCH (the torch requirement installed
 # when the environment has no torch yet; default torch==2.13.0, a CUDA build from PyPI on Linux
@@ -29,7 +29,9 @@ $(STAMP): settings.ini setup.py
 	@touch $(STAMP)
 
 # ---- tests -----------------------------------------------------------------------------------
-test: test-nbs test-py
+# every notebook (one nbdev_test process each) and pytest, longest first on all cores (tools/run_tests.py)
+test: install
+	$(BIN)/python tools/run_tests.py
 
 # two notebook workers on two cores: one BLAS/OpenMP thread each, or they oversubscribe the cores
 test-nbs: install

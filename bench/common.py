@@ -57,3 +57,17 @@ def alternate(worker: str, dirs: dict, threads: int, rounds: int, higher_is_bett
             for k, v in res.items():
                 if isinstance(v, float): best[k] = max(best[k], v) if higher_is_better(k) else min(best[k], v)
     return cols
+
+def sinkhorn_plan_moments(x, y, eps: float):
+    "POT's log-domain Sinkhorn (reg = eps, squared cost) between samples x, y: the plan's joint mean, covariance, seconds."
+    import ot
+    x, y = x.double(), y.double()
+    t0 = time.perf_counter()
+    plan = ot.sinkhorn(ot.unif(len(x), type_as=x), ot.unif(len(y), type_as=y), ot.dist(x, y), reg=eps,
+                       method='sinkhorn_log', numItermax=20000, stopThr=1e-9)
+    secs = time.perf_counter() - t0
+    xy_mean = torch.cat([x.mean(0), y.mean(0)])
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    C = xc.T @ plan @ yc                                     # the plan's cross-covariance (its weights sum to 1)
+    cov = torch.cat([torch.cat([xc.T @ xc / len(x), C], 1), torch.cat([C.T, yc.T @ yc / len(y)], 1)], 0)
+    return xy_mean, cov, secs
