@@ -1,5 +1,5 @@
 """Shared helpers for the benchmark scripts: timing, markdown tables, and timing two revisions of otnb in turns."""
-import json, platform, subprocess, sys, tempfile, time
+import argparse, json, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
 
@@ -57,6 +57,18 @@ def alternate(worker: str, dirs: dict, threads: int, rounds: int, higher_is_bett
             for k, v in res.items():
                 if isinstance(v, float): best[k] = max(best[k], v) if higher_is_better(k) else min(best[k], v)
     return cols
+
+def compare_revisions(worker: str, default_baseline: str, doc: str, higher_is_better=lambda key: False):
+    "Parse --baseline/--threads/--rounds, then time `worker` on this checkout and on the baseline in turns: (args, columns)."
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--baseline', default=default_baseline, help="git revision to compare with ('none' to skip)")
+    ap.add_argument('--threads', type=int, default=2, help='torch threads (this machine has 2 cores)')
+    ap.add_argument('--rounds', type=int, default=3, help='turns each revision takes (the best of all is reported)')
+    args = ap.parse_args()
+    dirs = {'now': ROOT}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.baseline != 'none': dirs[f'baseline {args.baseline}'] = revision_dir(args.baseline, tmp)
+        return args, alternate(worker, dirs, args.threads, args.rounds, higher_is_better)
 
 def sinkhorn_plan_moments(x, y, eps: float):
     "POT's log-domain Sinkhorn (reg = eps, squared cost) between samples x, y: the plan's joint mean, covariance, seconds."

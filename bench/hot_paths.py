@@ -9,7 +9,7 @@
 
     python bench/hot_paths.py [--baseline 4dba4bd] [--threads 2] [--rounds 3]
 """
-import argparse, subprocess, sys, tempfile
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,18 +55,9 @@ print(json.dumps(out))
 '''
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--baseline', default=DEFAULT_BASELINE, help="git revision to compare with ('none' to skip)")
-    ap.add_argument('--threads', type=int, default=2, help='torch threads (this machine has 2 cores)')
-    ap.add_argument('--rounds', type=int, default=3, help='turns each revision takes (the best of all is reported)')
-    args = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from common import alternate, markdown_table, revision_dir, write_result, ROOT
-    tmp = tempfile.TemporaryDirectory()
-    dirs = {'now': ROOT}
-    if args.baseline != 'none': dirs[f'baseline {args.baseline}'] = revision_dir(args.baseline, tmp.name)
-    cols = alternate(WORKER, dirs, args.threads, args.rounds)
-    tmp.cleanup()
+    from common import compare_revisions, markdown_table, write_result
+    args, cols = compare_revisions(WORKER, DEFAULT_BASELINE, __doc__)
     rows = []
     for k in cols['now']:
         row = {'measure': k, **{c: cols[c].get(k) for c in cols}}

@@ -10,7 +10,7 @@ counts are what a GPU would pay for.
     python bench/speed.py                       # current code against the revision before the hardening issue
     python bench/speed.py --baseline REV        # another baseline (a git revision); --baseline none skips it
 """
-import argparse, json, subprocess, sys, tempfile, time
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -69,21 +69,9 @@ print(json.dumps(out))
 '''
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--baseline', default=DEFAULT_BASELINE, help="git revision to compare with ('none' to skip)")
-    ap.add_argument('--threads', type=int, default=2, help='torch threads (this machine has 2 cores)')
-    ap.add_argument('--rounds', type=int, default=3, help='turns each revision takes (the best of all is reported)')
-    args = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from common import alternate, markdown_table, revision_dir, write_result
-    dirs = {'now': ROOT}
-    tmp = tempfile.TemporaryDirectory()
-    if args.baseline != 'none':
-        try: dirs[f'baseline {args.baseline}'] = revision_dir(args.baseline, tmp.name)
-        except subprocess.CalledProcessError as e:
-            print(f'baseline {args.baseline} not measured: {e.stderr[-500:] if e.stderr else e}')
-    cols = alternate(WORKER, dirs, args.threads, args.rounds, higher_is_better=lambda k: 'steps/s' in k)
-    tmp.cleanup()
+    from common import compare_revisions, markdown_table, write_result
+    args, cols = compare_revisions(WORKER, DEFAULT_BASELINE, __doc__, higher_is_better=lambda k: 'steps/s' in k)
     keys = [k for k in cols['now'] if k != 'otnb']
     rows = []
     for k in keys:
