@@ -3,6 +3,7 @@
 Each notebook runs in a fresh process, cell by cell in execnb's shell as `nbdev_test` runs it (cells marked `eval: false`
 skipped), with OTNB_TEST set by --mode and one BLAS/OpenMP thread unless --threads says otherwise. Rows are kept in
 bench/results/notebooks.json, so a run over a few notebooks updates their rows; bench/results/notebooks.md is made from it.
+`make run-notebooks` (tools/run_notebooks.py, the docs' full run) records its notebooks' full-run times here too.
 
     python bench/notebooks.py --mode test [nbs/11_dsb.ipynb ...]     # default: every notebook
     python bench/notebooks.py --mode full nbs/14_otflow.ipynb --threads 2
@@ -62,6 +63,13 @@ def page(rows: dict) -> str:
         lines.append(f"| {r['notebook']} | {r['mode']} | {r['threads']} | {r['wall']} | {'yes' if r['ok'] else 'FAILED'} | {slow} | {r['when']} |")
     return '\n'.join(lines) + '\n'
 
+def record(name: str, mode: str, threads: int, result: dict):
+    "Store one notebook's row (`result`: ok, wall, cells) and regenerate the page."
+    rows = json.loads(STORE.read_text()) if STORE.exists() else {}
+    rows[f"{name}|{mode}"] = dict(notebook=name, mode=mode, threads=threads, when=time.strftime('%Y-%m-%d'), **result)
+    STORE.write_text(json.dumps(rows, indent=1) + '\n')
+    PAGE.write_text(page(rows))
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('notebooks', nargs='*', type=Path)
@@ -69,14 +77,11 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     args = ap.parse_args()
     nbs = args.notebooks or sorted((ROOT / 'nbs').glob('*.ipynb')) + sorted((ROOT / 'nbs/tutorials').glob('*.ipynb'))
-    rows = json.loads(STORE.read_text()) if STORE.exists() else {}
     for nb in nbs:
         nb = nb.resolve()
         r = run(nb, args.mode, args.threads)
         name = str(nb.relative_to(ROOT))
-        rows[f"{name}|{args.mode}"] = dict(notebook=name, mode=args.mode, threads=args.threads, when=time.strftime('%Y-%m-%d'), **r)
         print(f"{name} [{args.mode}]: {r['wall']} s {'ok' if r['ok'] else 'FAILED'}; slowest cells {r['cells']}", flush=True)
-        STORE.write_text(json.dumps(rows, indent=1) + '\n')
-        PAGE.write_text(page(rows))
+        record(name, args.mode, args.threads, r)
 
 if __name__ == '__main__': main()
