@@ -217,7 +217,7 @@ def score(self: SCONES,
     "The score model s(y, σ) ≈ ∇ log ν_σ(y) = -(Σ1 + σ²I)⁻¹(y - m1) + F(t(σ), y)/√(σ² + σ_data²), shape `(n, d')`."
     sig = y.new_full((1, 1), sigma) if isinstance(sigma, (int, float)) else sigma.to(y).reshape(-1, 1)   # a fill, not a copy from the host
     t = torch.log(self.sigma_max / sig) / torch.log(self.sigma_max / self.sigma_min)
-    gaussian = _gaussian_part(y, self.target_mean, self.target_evals, self.target_evecs, sig)   # the best affine score (Stein)
+    gaussian = _gaussian_part(y, self.target_mean, self.target_evals, self.target_evecs, sig)   # best affine score (Stein)
     return gaussian + self.score_net(t.expand(len(y), 1), y) / torch.sqrt(sig ** 2 + self.sigma_data ** 2)
 
 # %% ../nbs/12_scones.ipynb #0934cd82
@@ -377,7 +377,8 @@ def langevin_metric(self: SCONES,
 @patch
 def _sampling_score(self: SCONES, score, sigma):
     "The target score `sample` uses and its noise level: `score` at σ_min, or the fitted one at max(σ_min, σ_data/20)."
-    if score is not None and not callable(score): raise TypeError(f"score must be a callable s(y, sigma) or None, got {type(score).__name__}")
+    if score is not None and not callable(score):
+        raise TypeError(f"score must be a callable s(y, sigma) or None, got {type(score).__name__}")
     if score is None: self._require(1, 'sample without score=...')
     if sigma is not None: return (self.score if score is None else score), check_positive(sigma, 'sigma')
     if score is not None: return score, self.sigma_min
@@ -425,7 +426,7 @@ def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1
                            score=None, # the score given to `model.sample` (it sets the chain's metric)
                            precondition: bool = True, # as given to `model.sample`
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    "The control chain ȳ of `model.sample(x, n_iters, step_size, score=score, seed=seed)`: same start, noise and metric, exact conditional score. Returns ȳ and E[ȳ | x]."
+    "The control chain ȳ of `model.sample(...)` with these arguments: same start, noise and metric, exact score; (ȳ, E[ȳ|x])."
     if model.regularization != 'kl' or model.cost is not sqeuclidean:
         raise ValueError("gaussian_control_chain needs a SCONES with regularization='kl' and cost='sqeuclidean': the exact conditional is known only there")
     x = model.check_input(x)
@@ -435,7 +436,7 @@ def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1
     M = torch.eye(len(c), dtype=x.dtype, device=x.device) if L is None else L @ L.mT
     y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_iters, step_size, metric=L, generator=model.generator(seed))
     Mk = torch.linalg.matrix_power(torch.eye(len(c), dtype=x.dtype, device=x.device) - step_size * prec @ M, n_iters)
-    return y, mc + (y0 - mc) @ Mk                                        # rows: r_k = r_0 (I - a Σ⁻¹ M)^k, r = ȳ - Kx - c
+    return y, mc + (y0 - mc) @ Mk                              # rows: r_k = r_0 (I - a Σ⁻¹ M)^k, r = ȳ - Kx - c
 
 def control_cross_error(x, # source points, shape `(n, d)`
                         y, # SCONES draws y | x, shape `(n, d)`
