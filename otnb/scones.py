@@ -361,10 +361,16 @@ def langevin_metric(self: SCONES,
     "L `(d', d')` with L Lᵀ = M ≈ Cov(y|x): the inverse of the average curvature of -log π_ε(y|x), for `sample`."
     self._require(0, 'langevin_metric')
     x = self.check_input(x)
+    if y is not None: y = self.check_input(y, 'y', dim=self.target_dim)
+    if y is not None and len(y) != len(x): raise ValueError(f"y must have one row per row of x ({len(x)}), got {len(y)}")
+    return self._metric(x, y, *self._sampling_score(score, sigma))
+
+@patch
+def _metric(self: SCONES, x, y, s_fn, level):
+    "`langevin_metric` on validated inputs, with the score `s_fn` at noise level `level` (what `sample` has resolved)."
     rows = slice(None, None, max(len(x) // 256, 1))
     x = x[rows][:256]
-    y = self.transport(x) if y is None else self.check_input(y, 'y', dim=self.target_dim)[rows][:256]
-    s_fn, level = self._sampling_score(score, sigma)
+    y = self.transport(x) if y is None else y[rows][:256]
     d, h = self.target_dim, 0.01 * self.sigma_data.item()                    # once per call, not per step
     shifts = h * torch.eye(d, dtype=y.dtype, device=y.device)[:, None]            # (d', 1, d'): ± h e_j for every row
     cond_score = self._cond_score(x.repeat(2 * d, 1), s_fn)
@@ -413,7 +419,7 @@ def sample(self: SCONES,
         else:
             if math.isnan(self._sigma_max): raise ValueError("init='noise' needs sigma_max: pass it to SCONES(...) or call fit_score first")
             y = self._sigma_max * randn(len(x), self.target_dim, generator=g, device=x.device, dtype=x.dtype)
-    metric = self.langevin_metric(x, y, score, level) if precondition else None
+    metric = self._metric(x, y, s_fn, level) if precondition else None
     sig = self.sigmas.tolist() if annealed else [level]          # one level: plain Langevin at σ = level
     return langevin(self._cond_score(x, s_fn), y, n_iters, step_size, sig, max_sigma2=self.eps / 2, denoise=denoise,
                     metric=metric, generator=g).detach()

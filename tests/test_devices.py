@@ -11,7 +11,7 @@
    Host synchronisations must not grow with the number of training steps or time steps.
 """
 import torch, pytest
-from otnb.core import make_generator, device_of, device_check, DeviceMismatchError
+from otnb.core import make_generator, device_of, device_check, DeviceMismatchError, categorical
 from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair, moons, eight_gaussians
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
 from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, couple, sinkhorn_pairing
@@ -57,6 +57,11 @@ def test_metrics_on_device(device):
     assert couple(x[:30], y, 'ot').device.type == device.type
     assert couple(x[:30], y, 'sinkhorn', generator=make_generator(0, device)).device.type == device.type
     assert sinkhorn_pairing(x, y, generator=make_generator(0, device)).device.type == device.type
+    assert categorical(x.abs(), make_generator(0, device)).device.type == device.type
+
+def test_categorical_under_the_device_check():
+    w = torch.rand(16, 5)                                              # "on the device": made before the check
+    with device_check(): categorical(w, make_generator(0, w.device))
 
 def test_integrators_and_nets_on_device(device):
     f = TimeMLP(2, width=16).to(device)
