@@ -17,8 +17,12 @@
    layers for optimised and random directions, beside one naive layer and the Gaussian barycenter.
 3. Digits 0, 6, 9 (d = 64, k = 8): class recoverability from the held-out latent codes (logistic, 15-NN), and how often
    a digit reader reads a translation as the target digit.
+0. Against the reference code, run in this script on the same data: the PyTorch implementation in inouye-lab/fedinb at
+   commit 58c2827 (`iaf/`; its `swd.py` imports wandb only to log, so a stub module stands in). Fit time and held-out
+   mean pairwise W2² for 20 layers, k = 2, max-sliced and random directions, the two run alternately on one thread.
+   Pass a checkout or a bare git directory of fedinb with --fedinb; without it this section is skipped.
 
-    python bench/alignment.py [--n_seeds 5] [--quick]
+    python bench/alignment.py [--n_seeds 5] [--quick] [--fedinb DIR]
 """
 import argparse, itertools, sys, time
 from pathlib import Path
@@ -35,6 +39,7 @@ ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDe
 ap.add_argument('--n_seeds', type=int, default=5)
 ap.add_argument('--n_layers', type=int, default=30)
 ap.add_argument('--quick', action='store_true', help='a smoke run: tiny settings, nothing saved')
+ap.add_argument('--fedinb', default=None, help='a checkout or git directory of inouye-lab/fedinb (commit 58c2827)')
 args = ap.parse_args()
 if args.quick: args.n_seeds, args.n_layers = 2, 3
 t_start = time.perf_counter()
@@ -122,6 +127,65 @@ def summarise(rows, keys, cols):
         table.append(row)
     return table
 
+# ---- 0. against the reference code (fedinb) ---------------------------------------------------------------------------
+def load_fedinb(path):
+    "Import fedinb's `iaf` package from a checkout or a git directory, with a stub `wandb` (it only logs)."
+    import subprocess, tempfile, types
+    root = Path(path)
+    if not (root / 'iaf').is_dir():                      # a git directory: extract `iaf/` at the pinned commit
+        out = Path(tempfile.mkdtemp(prefix='fedinb-'))
+        tar = subprocess.run(['git', '--git-dir', str(root), 'archive', '58c2827', 'iaf'], check=True, capture_output=True).stdout
+        subprocess.run(['tar', 'x', '-C', str(out)], input=tar, check=True)
+        root = out
+    sys.modules.setdefault('wandb', types.ModuleType('wandb'))
+    sys.path.insert(0, str(root))
+    import iaf
+    return iaf
+
+def reference_fit(iaf, tr, seed, n_layers, k, rand):
+    "fedinb's loop (its translation.py): `add_one_layer` n_layers times on all training points; returns the model."
+    torch.manual_seed(seed)
+    X = torch.cat(tr)
+    y = torch.cat([torch.full((len(x),), c) for c, x in enumerate(tr)])
+    model, z = iaf.IterAlignFlow(), X
+    for _ in range(n_layers):
+        model, z = iaf.add_one_layer(model, z, y, k, bary_type='nb', rand=rand)
+    return model
+
+def versus_reference(iaf, problems, n_layers=20, k=2):
+    "Fit time and held-out mean pairwise W2², ours and the reference's, alternating, on each problem."
+    rows = []
+    for name, seed, tr, te in problems:
+        for dirs in ('max-sliced', 'random'):
+            for who in ('fedinb (reference)', 'otnb'):
+                t0 = time.perf_counter()
+                if who == 'otnb':
+                    f = IterativeAlignmentFlow(n_layers, k, directions=dirs).fit(tr, seed=seed, progress=False)
+                    t = time.perf_counter() - t0
+                    zs = [f.transform(x, c) for c, x in enumerate(te)]
+                else:
+                    m = reference_fit(iaf, tr, seed, n_layers, k, rand=dirs == 'random')
+                    t = time.perf_counter() - t0
+                    with torch.no_grad(): zs = [m(x, torch.full((len(x),), c)) for c, x in enumerate(te)]
+                rows.append(dict(data=name, directions=dirs, code=who, w2=pairwise(zs, exact_w2), fit=t))
+    return rows
+
+table0 = None
+if args.fedinb:
+    import warnings
+    warnings.filterwarnings('ignore', message='torch.qr is deprecated')
+    iaf = load_fedinb(args.fedinb)
+    probs = []
+    for s in range(args.n_seeds):
+        Xtr, Xte, ytr, yte = three_gaussians_data(s)
+        probs.append(('three 2D Gaussians, 4,000 training points', s, by_class(Xtr, ytr), by_class(Xte, yte)))
+        pats, g = random_pattern(3, seed=s + 1, dim=8), make_generator(100 + s)
+        n0 = 300 if args.quick else 1000
+        probs.append((f'random patterns, d = 8, {3 * n0:,} training points', s,
+                      [p.sample(n0, generator=g) for p in pats], [p.sample(n0, generator=g) for p in pats]))
+    table0 = summarise(versus_reference(iaf, probs, n_layers=3 if args.quick else 20), ['data', 'directions', 'code'], ['w2', 'fit'])
+    print(f'against the reference done, {time.perf_counter() - t_start:.0f} s', flush=True)
+
 # ---- 1. the reference's 2D demos --------------------------------------------------------------------------------------
 rows = []
 Xtr, Xte, ytr, yte = random_pattern_data()
@@ -190,8 +254,19 @@ for s in range(args.n_seeds):
     print(f'digits, seed {s} done, {time.perf_counter() - t_start:.0f} s', flush=True)
 table3 = summarise(rows_d, ['method'], ['logistic', 'knn', 'read'])
 
-body = f"""Seeds: {args.n_seeds}; {args.n_layers} layers; mean ± SE over seeds. Total run time {time.perf_counter() - t_start:.0f} s.
+section0 = f"""
+## 0. Against the reference code, in this run, on the same data
 
+The reference: the PyTorch implementation of IAF in inouye-lab/fedinb (commit 58c2827, `iaf/`, a stub for wandb), fitted
+as its `translation.py` does (`add_one_layer` on all training points, 20 layers, k = 2). Both run alternately on one
+thread, on the same training points. `w2`: mean pairwise exact W2² between the classes' held-out latent samples (lower is
+better aligned). `fit`: seconds.
+
+{markdown_table(table0, ['data', 'directions', 'code', 'w2', 'fit'])}
+""" if table0 is not None else "\n(Section 0, against the reference code, was skipped: no --fedinb.)\n"
+
+body = f"""Seeds: {args.n_seeds}; {args.n_layers} layers; mean ± SE over seeds. Total run time {time.perf_counter() - t_start:.0f} s.
+{section0}
 ## 1. The reference's 2D demos (held-out third)
 
 `ref`: the reference's metric (Sinkhorn plan cost, eps = 0.1, loose stopping, pairs of classes truncated to the smallest).
@@ -200,8 +275,8 @@ Its published values, 30 layers, k = 2: random pattern 0.084, three Gaussians 0.
 `roundtrip`: max |f_c⁻¹(f_c(x)) - x| over held-out points and points up to 3 widths outside (float32). `fit`, `per_layer`: seconds, one CPU thread.
 The floor rows compare two independent samples of one class (its held-out points against as many training points), averaged
 over classes: what the metrics read for two samples of one law at this size. The last row of each block is the reference's
-metric between a held-out class and itself: the entropic blur alone. The reference's code cannot run here (its `ddl`
-dependency is a git submodule missing from the snapshot), so its numbers are quoted, not rerun; our implementation of its
+metric between a held-out class and itself: the entropic blur alone. The original IAF code cannot run here (its `ddl`
+dependency is a git submodule missing from the snapshot), so its numbers are quoted; section 0 runs its PyTorch port. Our implementation of its
 metric reproduces its `SinkhornDistance` to 6 digits on the same points (checked in a scratch run against its file).
 
 {markdown_table(table1, ['data', 'method'] + cols)}

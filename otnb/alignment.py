@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import allow_host_sync, check_int, check_positive, check_samples, make_generator, rand, randn
+from .core import allow_host_sync, check_int, check_positive, check_samples, make_generator, randn
 from .gaussian import gaussian_ot_map, sqrtm_psd
 from .metrics import mean_cov, w2
 from .train import Estimator, read_checkpoint
@@ -149,31 +149,36 @@ def _orthonormal(A):
     s = torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))
     return Q * torch.where(s == 0, torch.ones_like(s), s)[..., None, :]
 
-def _ascend(objective, W, n_iters: int, step_size: float, armijo: float = 0.5, n_candidates: int = 8):
-    "Riemannian gradient ascent of `objective` on the Stiefel manifold from W `(d, k)`, with a QR retraction and a parallel backtracking line search."
+def _value_grad(objective, W):
+    "D(W) summed over the directions, and its Euclidean gradient G = ∂D/∂W, for one frame W `(1, d, k)`."
+    W = W.detach().requires_grad_(True)
+    f = objective(W).sum()
+    G, = torch.autograd.grad(f, W)
+    return f.detach(), G
+
+def _tangent(W, G):
+    "ξ = G - W sym(WᵀG): the Riemannian gradient on the Stiefel manifold (embedded metric)."
+    WtG = W.mT @ G
+    return G - W @ (0.5 * (WtG + WtG.mT))
+
+def _ascend(objective, W, n_iters: int, step_size: float, armijo: float = 0.5, check_every: int = 5):
+    "Riemannian gradient ascent of `objective` on the Stiefel manifold from W `(d, k)`: QR retraction, backtracking steps."
     W = W[None]
-    tau = torch.tensor(step_size, dtype=W.dtype, device=W.device)
-    ladder = 1.5 * 0.5 ** torch.arange(n_candidates, dtype=W.dtype, device=W.device)  # grow ×1.5, then shrink ×0.5 ...
+    f, G = _value_grad(objective, W)
+    xi = _tangent(W, G)
+    tau = step_size / xi.norm().clamp_min(torch.finfo(W.dtype).tiny)   # the first trial moves W by `step_size`
     last = None
     for it in range(n_iters):
-        Wg = W.detach().requires_grad_(True)
-        f = objective(Wg).sum()
-        G, = torch.autograd.grad(f, Wg)
+        cand = _orthonormal(W + tau * xi)
+        fc, Gc = _value_grad(objective, cand)                   # the trial's gradient is the next step's, if accepted
         with torch.no_grad():
-            WtG = W.mT @ G
-            xi = G - W @ (0.5 * (WtG + WtG.mT))                 # the Riemannian gradient (embedded metric)
-            taus = tau * ladder
-            cand = _orthonormal(W + taus[:, None, None] * xi)    # all step sizes of the ladder at once
-            fc = objective(cand).sum(-1)
-            ok = fc >= f + armijo * taus * (xi ** 2).sum()        # Armijo: ⟨G, ξ⟩ = |ξ|²
-            first = ok.to(fc.dtype).argmax().view(1)             # the largest accepted step (0 when none is)
-            found = ok.any()
-            W = torch.where(found, cand.index_select(0, first), W)
-            tau = torch.where(found, taus.index_select(0, first)[0], taus[-1] * 0.5)
-            value = torch.where(found, fc.index_select(0, first)[0], f)
-        if (it + 1) % 25 == 0:
-            with allow_host_sync('the direction search stops once it stalls; checked every 25 iterations'):
-                v = value.item()
+            ok = fc >= f + armijo * tau * (xi ** 2).sum()       # Armijo: ⟨G, ξ⟩ = |ξ|²
+            W, f, G = torch.where(ok, cand, W), torch.where(ok, fc, f), torch.where(ok, Gc, G)
+            tau = tau * torch.where(ok, 1.5, 0.5)               # grow after a success, halve after a failure
+            xi = _tangent(W, G)
+        if (it + 1) % check_every == 0:
+            with allow_host_sync('the direction search stops once it stalls; checked every `check_every` trials'):
+                v = f.item()
             if last is not None and v <= last * (1 + 1e-6): break
             last = v
     return W[0].detach()
@@ -188,8 +193,8 @@ def _sorted_frame(objective, W):
 def max_sliced_directions(xs, # K samples, a list of `(n_c, d)` tensors (sizes may differ)
                           n_directions: int, # k ≤ d, the number of directions
                           weights=None, # barycenter weights w_c, shape `(K,)`; uniform by default
-                          n_iters: int = 200, # at most this many ascent iterations
-                          step_size: float = 0.1, # the line search's first step
+                          n_iters: int = 200, # at most this many line-search trials
+                          step_size: float = 0.1, # how far the first trial moves W, |ΔW| (about radians)
                           seed=None, # seed of the random starting frame (int, generator or None)
                          ) -> tuple[torch.Tensor, torch.Tensor]:
     "`(W, D)`: the orthonormal frame W `(d, k)` that maximises the barycentric sliced discrepancy, columns sorted by D_j `(k,)`."
@@ -250,10 +255,10 @@ class IterativeAlignmentFlow(Estimator):
                  n_directions: int = 2, # k, directions per layer (k ≤ d)
                  maps: str = 'quantile', # the 1D maps: 'quantile' (piecewise-linear between quantiles) or 'gaussian' (affine)
                  directions: str = 'max-sliced', # how W is chosen: 'max-sliced', 'random' (a baseline) or 'identity' (needs k = d)
-                 n_levels: int | None = None, # knots per 1D map; default √(n/2) per class, within [8, 100]
+                 n_levels: int | None = None, # knots per 1D map; default √n of the smallest class, within [8, 100]
                  min_gap: float = 0.05, # the least gap between knots, as a fraction of the mean gap (bounds the slopes)
-                 n_iters: int = 200, # at most this many ascent iterations per direction search
-                 step_size: float = 0.1, # the direction search's first step
+                 n_iters: int = 200, # at most this many line-search trials per direction search
+                 step_size: float = 0.1, # how far the search's first trial moves W (about radians)
                 ):
         check_int(n_layers, 'n_layers'); check_int(n_directions, 'n_directions'); check_int(n_iters, 'n_iters', 0)
         if maps not in ('quantile', 'gaussian'): raise ValueError(f"maps must be 'quantile' or 'gaussian', got {maps!r}")
@@ -290,13 +295,6 @@ class IterativeAlignmentFlow(Estimator):
         if not self.fitted: raise ValueError(f"{verb} needs a fitted flow: call fit(xs) first")
 
 # %% ../nbs/13_alignment.ipynb #dcf10b31
-def _halves(counts):
-    "Host-side positions, in rows grouped by class, of each class's first half (fits W) and second half (fits the maps)."
-    off = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    a = np.concatenate([o + np.arange(n // 2) for o, n in zip(off, counts)])
-    b = np.concatenate([o + np.arange(n // 2, n) for o, n in zip(off, counts)])
-    return a, b, [n // 2 for n in counts], [n - n // 2 for n in counts]
-
 @patch
 def _labels(self: IterativeAlignmentFlow, c, n: int, name: str = 'c') -> torch.Tensor:
     "Class labels `(n,)` on the device from an int c (every row) or a tensor/array of n ints."
@@ -328,39 +326,37 @@ def _layer(self: IterativeAlignmentFlow, x, labels, i: int, inverse: bool = Fals
 def fit(self: IterativeAlignmentFlow,
         xs, # K samples, a list of `(n_c, d)` tensors (sizes may differ; at least 4 points each)
         weights=None, # barycenter weights w_c > 0, shape `(K,)`; uniform by default
-        seed=None, # seed of the data halves and the starting frames (int, generator or None)
+        seed=None, # seed of the starting frames (int, generator or None)
         progress: bool = True, # show a progress bar over the layers
        ):
-    "Fit the layers one after another; `history['discrepancy']` is D(W) found at each layer, `history['after']` what is left along W after it; returns self."
+    "Fit the layers one after another; `history['discrepancy']` is D(W) at each layer, `history['after']` what is left."
     xs = _check_classes(xs, 'xs', min_n=4)
     x = torch.cat([t.to(xs[0]) for t in xs])
     dev, dt, K, d, k = x.device, x.dtype, len(xs), x.shape[1], self.n_directions
     if k > d: raise ValueError(f"n_directions must be <= d = {d}, got {k}")
-    if self.directions == 'identity' and k != d: raise ValueError(f"directions='identity' needs n_directions = d = {d}, got {k}")
+    if self.directions == 'identity' and k != d:
+        raise ValueError(f"directions='identity' needs n_directions = d = {d}, got {k}")
     counts = [len(t) for t in xs]
     groups, w = _Groups(counts, dev), _check_weights(weights, K, x)
-    pa, pb, ca, cb = _halves(counts)
-    pa, pb, ga, gb = torch.as_tensor(pa).to(dev), torch.as_tensor(pb).to(dev), _Groups(ca, dev), _Groups(cb, dev)
     gaussian = self.maps == 'gaussian'
-    L = 2 if gaussian else (self.n_levels or int(min(100, max(8, round(math.sqrt(min(cb)))))))
+    L = 2 if gaussian else (self.n_levels or int(min(100, max(8, round(math.sqrt(min(counts)))))))
     n = self.n_layers
     self.frames, self.weights = x.new_zeros(n, d, k), w
-    self.class_knots, self.bary_knots, self.slopes = x.new_zeros(n, K, k, L), x.new_zeros(n, k, L), x.new_ones(n, K, k, 2)
+    self.class_knots, self.bary_knots = x.new_zeros(n, K, k, L), x.new_zeros(n, k, L)
+    self.slopes = x.new_ones(n, K, k, 2)
     g = make_generator(seed, dev)
     found, after = [], []
     for i in tqdm(range(n), desc='IAF layers', disable=not progress, leave=False):
-        # a fresh random half of each class fits W, the other half the 1D maps
-        order = torch.argsort(groups.labels.to(dt) * 2 + rand(len(x), generator=g, device=dev, dtype=dt))
-        xa, xb = x[order[pa]], x[order[pb]]
-        objective = _Discrepancy(xa, ga, w)
+        objective = _Discrepancy(x, groups, w)
         if self.directions == 'identity': W = torch.eye(d, dtype=dt, device=dev)
         else: W = _orthonormal(randn(d, k, generator=g, device=dev, dtype=dt))
         if self.directions == 'max-sliced': W = _ascend(objective, W, self.n_iters, self.step_size)
         W, D = _sorted_frame(objective, W)
         self.frames[i] = W
-        self.class_knots[i], self.bary_knots[i], self.slopes[i] = _fit_maps(xb @ W, gb, w, L, self.min_gap, gaussian)
+        self.class_knots[i], self.bary_knots[i], self.slopes[i] = _fit_maps(x @ W, groups, w, L, self.min_gap, gaussian)
         x = self._layer(x, groups.labels, i)
-        found.append(D.sum()); after.append(_Discrepancy(x, groups, w)(W[None]).sum())
+        found.append(D.sum())
+        after.append(_Discrepancy(x, groups, w)(W[None]).sum())
     with allow_host_sync('the history, read once after the fit'):
         self.history = {'discrepancy': torch.stack(found).tolist(), 'after': torch.stack(after).tolist()}
     return self
