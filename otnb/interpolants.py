@@ -164,7 +164,7 @@ def fit(self: MultimarginalInterpolant,
         samplers, # one sampler or tensor `(N, d)` per data marginal, in vertex order (None for a joint sampler)
         n_iters: int = 5000, # optimisation steps
         batch_size: int = 512, # tuples (x_0, ..., x_K) per step
-        lr: float = 2e-3, # AdamW learning rate (cosine decay)
+        lr: float = 6e-3, # AdamW learning rate (cosine decay)
         edge_prob: float = 0.5, # fraction of α drawn on edges
         coupling='independent', # 'independent', 'ot' (minibatch OT), 'paired' (rows correspond), or f(n, generator) -> (n, K, d)
         ema_decay: float = 0.999, # EMA of the weights (with warm-up), loaded into the network at the end
