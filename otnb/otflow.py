@@ -12,7 +12,7 @@ from tqdm.auto import trange
 from .core import check_int, check_positive, check_samples, rand, randint
 from .nets import MLP, TimeMLP
 from .integrate import odeint, odeint_logdet, kinetic
-from .metrics import couple, COUPLINGS, w2, mean_cov
+from .metrics import couple, COUPLINGS, SINKHORN_REL_EPS, w2, mean_cov
 from .train import Estimator, train, snapshot
 
 # %% auto #0
@@ -77,7 +77,7 @@ def fit_init(self: OTFlow,
              batch_size: int = 512, # pairs per step (exact minibatch OT costs O(n³) per batch on the host: 10 ms at 256, 55 ms at 512)
              lr: float = 2e-3, # learning rate (cosine decay)
              coupling: str = 'sinkhorn', # 'sinkhorn' (pairs drawn from the batch's entropic plan), 'ot' (exact minibatch OT pairs) or 'independent'
-             rel_eps: float = 0.05, # for coupling='sinkhorn': ε over the batch's mean squared distance
+             rel_eps: float = SINKHORN_REL_EPS, # for coupling='sinkhorn': ε over the batch's mean squared distance
              seed=0, # seed of the batches and times
              progress: bool = True, # show a progress bar
             ):
@@ -148,6 +148,7 @@ def refine(self: OTFlow,
            clf_iters: int = 100, # classifier steps before each block of flow steps
            warmup_iters: int = 500, # extra classifier steps before the first flow step (the classifiers start untrained)
            batch_size: int = 1024, # samples per step
+           n_time_steps: int | None = None, # RK4 steps of the training trajectories and pools (default: the flow's)
            lr: float = 5e-5, # AdamW learning rate of the flow (constant, no weight decay)
            clf_lr: float = 1e-3, # AdamW learning rate of the classifiers (constant, no weight decay)
            debias: bool = False, # Lagrange multipliers on the end distributions' means and covariances: no γ-shrinkage, but slower on non-Gaussian pairs
@@ -161,6 +162,7 @@ def refine(self: OTFlow,
     n_rounds, flow_iters, clf_iters = check_int(n_rounds, 'n_rounds', 0), check_int(flow_iters, 'flow_iters'), check_int(clf_iters, 'clf_iters')
     warmup_iters, n_check = check_int(warmup_iters, 'warmup_iters', 0), check_int(n_check, 'n_check', 0)
     tol = check_positive(tol, 'tol', allow_zero=True)
+    grid = self.n_time_steps if n_time_steps is None else check_int(n_time_steps, 'n_time_steps')
     if n_check == 1: raise ValueError("n_check must be 0 (no checks) or at least 2 points")
     P, Q, g, dev = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed), self.device
     gaps, arrivals = self.log('gap'), self.log('arrival')
@@ -183,7 +185,7 @@ def refine(self: OTFlow,
     for r in trange(n_rounds, desc='OT flow: refine', disable=not progress):
         for k, (src, tgt, fwd) in enumerate(((P, Q, True), (Q, P, False))):
             clf = self.classifiers[k]
-            with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd)     # the flow is frozen here
+            with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd, grid)     # the flow is frozen
             if debias:                           # ψ ← ψ + (log-ratio of the Gaussian fits of the target and of the pool)
                 (m_t, I_t), (m_p, I_p) = targets[k], _moments(pool)
                 mult[k][0] += I_p - I_t; mult[k][1] += I_t @ m_t - I_p @ m_p
@@ -195,7 +197,7 @@ def refine(self: OTFlow,
             clf.requires_grad_(False)
             A, b = mult[k] if debias else (None, None)
             def flow_step():
-                traj = self._flow(src(batch_size, generator=g), fwd, return_path=True)
+                traj = self._flow(src(batch_size, generator=g), fwd, grid, return_path=True)
                 y = traj[-1]
                 logit = clf(y)[:, 0] + (0.5 * ((y @ A) * y).sum(1) + y @ b if debias else 0)
                 return -logit.mean() + self.gamma * kinetic(traj)       # KL(end ‖ target) + ψ + γ·cost
