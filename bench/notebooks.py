@@ -48,7 +48,7 @@ def run(nb: Path, mode: str, threads: int) -> dict:
         sys.stderr.write(out.stderr[-3000:])
         return dict(ok=False, wall=round(wall, 1), cells=[])
     res = json.loads(lines[-1][2:])
-    return dict(ok=True, wall=round(wall, 1), cells=sorted(res['cells'], key=lambda c: -c[1])[:3])
+    return dict(ok=True, wall=round(wall, 1), cells=sorted(res['cells'], key=lambda c: -c[1])[:5])
 
 def page(rows: dict) -> str:
     machine = f"{platform.machine()}, Python {platform.python_version()}"
