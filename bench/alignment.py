@@ -134,7 +134,8 @@ def load_fedinb(path):
     root = Path(path)
     if not (root / 'iaf').is_dir():                      # a git directory: extract `iaf/` at the pinned commit
         out = Path(tempfile.mkdtemp(prefix='fedinb-'))
-        tar = subprocess.run(['git', '--git-dir', str(root), 'archive', '58c2827', 'iaf'], check=True, capture_output=True).stdout
+        archive = ['git', '--git-dir', str(root), 'archive', '58c2827', 'iaf']
+        tar = subprocess.run(archive, check=True, capture_output=True).stdout
         subprocess.run(['tar', 'x', '-C', str(out)], input=tar, check=True)
         root = out
     sys.modules.setdefault('wandb', types.ModuleType('wandb'))
@@ -183,7 +184,8 @@ if args.fedinb:
         n0 = 300 if args.quick else 1000
         probs.append((f'random patterns, d = 8, {3 * n0:,} training points', s,
                       [p.sample(n0, generator=g) for p in pats], [p.sample(n0, generator=g) for p in pats]))
-    table0 = summarise(versus_reference(iaf, probs, n_layers=3 if args.quick else 20), ['data', 'directions', 'code'], ['w2', 'fit'])
+    rows0 = versus_reference(iaf, probs, n_layers=3 if args.quick else 20)
+    table0 = summarise(rows0, ['data', 'directions', 'code'], ['w2', 'fit'])
     print(f'against the reference done, {time.perf_counter() - t_start:.0f} s', flush=True)
 
 # ---- 1. the reference's 2D demos --------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ ap.add_argument('--iters', type=int, default=20000)
 ap.add_argument('--n', type=int, default=2000)
 ap.add_argument('--n_cost', type=int, default=4000)
 ap.add_argument('--ot_batch', type=int, default=256)
-ap.add_argument('--lr', type=float, default=2e-3, help='learning rate of the long 2D fits (the default 6e-3 is tuned for 5,000 steps)')
+ap.add_argument('--lr', type=float, default=2e-3,
+                help='learning rate of the long 2D fits (the default 6e-3 is tuned for 5,000 steps)')
 ap.add_argument('--sections', nargs='+', default=['toys', 'gaussian'])
 ap.add_argument('--seeds', type=int, default=3)
 args = ap.parse_args()
@@ -68,7 +69,8 @@ if 'gaussian' in args.sections:
 if 'toys' not in args.sections:
     body = '\n\n'.join(sections)
     print(body)
-    if args.seeds >= 3: print('saved', write_result('interpolants_gaussian', 'Multimarginal interpolants, the Gaussian check', body))
+    if args.seeds >= 3:
+        print('saved', write_result('interpolants_gaussian', 'Multimarginal interpolants, the Gaussian check', body))
     sys.exit()
 toys, names = [moons, eight_gaussians, checkerboard], ['moons', '8 Gaussians', 'checkerboard']
 torch.manual_seed(0)

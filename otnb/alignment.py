@@ -162,7 +162,7 @@ def _tangent(W, G):
     return G - W @ (0.5 * (WtG + WtG.mT))
 
 def _ascend(objective, W, n_iters: int, step_size: float, armijo: float = 0.5, check_every: int = 5):
-    "Riemannian gradient ascent of `objective` on the Stiefel manifold from W `(d, k)`: QR retraction, backtracking steps."
+    "Riemannian gradient ascent of `objective` on the Stiefel manifold from W `(d, k)`, with backtracking steps."
     W = W[None]
     f, G = _value_grad(objective, W)
     xi = _tangent(W, G)

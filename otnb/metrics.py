@@ -52,7 +52,7 @@ SINKHORN_ABSORB = 10   # scaling iterations between two absorptions of the scali
 
 def sinkhorn_pairing(x, # samples, shape `(n, d)`
                      y, # samples, shape `(m, d)`
-                     rel_eps: float = SINKHORN_REL_EPS, # ε / (the batch's mean squared distance): ε in the batch's own units
+                     rel_eps: float = SINKHORN_REL_EPS, # ε / (the batch's mean squared distance)
                      n_iters: int = SINKHORN_ITERS, # Sinkhorn iterations (a fixed number: no stopping test, no host sync)
                      generator=None, # a `torch.Generator` on the device of `x`, for the draws
                     ) -> torch.Tensor:

@@ -185,7 +185,7 @@ def refine(self: OTFlow,
     for r in trange(n_rounds, desc='OT flow: refine', disable=not progress):
         for k, (src, tgt, fwd) in enumerate(((P, Q, True), (Q, P, False))):
             clf = self.classifiers[k]
-            with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd, grid)     # the flow is frozen
+            with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd, grid)   # the flow is frozen
             if debias:                           # ψ ← ψ + (log-ratio of the Gaussian fits of the target and of the pool)
                 (m_t, I_t), (m_p, I_p) = targets[k], _moments(pool)
                 mult[k][0] += I_p - I_t; mult[k][1] += I_t @ m_t - I_p @ m_p
