@@ -83,3 +83,19 @@ def sinkhorn_plan_moments(x, y, eps: float):
     C = xc.T @ plan @ yc                                     # the plan's cross-covariance (its weights sum to 1)
     cov = torch.cat([torch.cat([xc.T @ xc / len(x), C], 1), torch.cat([C.T, yc.T @ yc / len(y)], 1)], 0)
     return xy_mean, cov, secs
+
+FAMILY_B = dict(anisotropy=4.0, weights=[0.4, 0.3, 0.2, 0.1], seed=1)   # unequal modes, anisotropic linear part
+
+def make_ot_case(kind: str, d: int):
+    "(P, Q, T) with T the OT map: 'gaussian' (a random pair), 'brenier A' or 'brenier B' (`otnb.data.brenier_pair`)."
+    from otnb.core import make_generator
+    from otnb.data import Gaussian, random_spd, brenier_pair
+    from otnb.gaussian import gaussian_ot_map
+    if kind == 'gaussian':
+        g = make_generator(d)
+        P = Gaussian(torch.zeros(d), random_spd(d, 4., generator=g))
+        Q = Gaussian(torch.randn(d, generator=g), random_spd(d, 4., generator=g))
+        A, b = gaussian_ot_map(P.mean, P.cov, Q.mean, Q.cov)
+        return P, Q, (lambda x: x @ A.T + b)
+    kw = dict(FAMILY_B, weights=torch.tensor(FAMILY_B['weights'])) if kind == 'brenier B' else {}
+    return brenier_pair(d, **kw)

@@ -147,7 +147,7 @@ def figure(path):
     fig.savefig(path, dpi=110)
 
 total = time.perf_counter() - t_start
-final = [r for r in curves if r['IPF iterations'] == n_iters and r['setting'].endswith('(default)')] if not quick else curves[-1:]
+final = [r for r in curves if r['IPF iterations'] == n_ipf and r['setting'].endswith('(default)')] if not quick else curves[-1:]
 body = (f"Torch threads: {args.threads}, quiet machine. Default networks (3×128 TimeMLP), batch 512, cache 2,000 paths refreshed "
         f"every 100 steps, {n_ipf} IPF iterations. Total {total:.0f} s. Figure: `dsb.png`.\n\n"
         "### 2D Gaussians, N = 50: the default fit\n\n"

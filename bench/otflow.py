@@ -39,7 +39,7 @@ import torch, ot
 warnings.filterwarnings("ignore", message="Sinkhorn did not converge")   # 30 iterations per batch: a budget, said in the table
 from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
-from common import markdown_table, write_result, RESULTS
+from common import markdown_table, write_result, RESULTS, make_ot_case as make_case
 from otnb.core import make_generator
 from otnb.data import Gaussian, random_spd, brenier_pair
 from otnb.gaussian import gaussian_ot_map
@@ -62,7 +62,6 @@ args = ap.parse_args()
 STEPS = 50 if args.quick else 3000
 OLD_REFINE = dict(n_rounds=1 if args.quick else 10, flow_iters=20, clf_iters=100, batch_size=1024, lr=5e-5, clf_lr=1e-3,
                   warmup_iters=0, debias=False, n_check=0)
-FAMILY_B = dict(anisotropy=4.0, weights=[0.4, 0.3, 0.2, 0.1], seed=1)
 
 class CFMNet(nn.Module):
     "TorchCFM's `models.MLP(dim, w=128, time_varying=True)`: [x, t] -> 3 hidden SELU layers -> velocity; called as f(t, x)."
@@ -85,15 +84,6 @@ def ot_cfm(P, Q, d, steps, batch=256, seed=0):
         opt.zero_grad(); loss.backward(); opt.step()
     flow = OTFlow(d, net=net)                   # the same RK4 grid, cost and inverse as every other row
     return flow
-
-def make_case(kind, d):
-    if kind == 'gaussian':
-        g = make_generator(d)
-        P = Gaussian(torch.zeros(d), random_spd(d, 4., generator=g)); Q = Gaussian(torch.randn(d, generator=g), random_spd(d, 4., generator=g))
-        A, b = gaussian_ot_map(P.mean, P.cov, Q.mean, Q.cov)
-        return P, Q, (lambda x: x @ A.T + b)
-    kw = dict(FAMILY_B, weights=torch.tensor(FAMILY_B['weights'])) if kind == 'brenier B' else {}
-    return brenier_pair(d, **kw)
 
 def evaluate(flow, P, Q, T, secs):
     x, yq = P(args.n, generator=make_generator(101)), Q(args.n, generator=make_generator(102))

@@ -22,7 +22,7 @@ from common import markdown_table, write_result, sinkhorn_plan_moments
 from otnb.core import make_generator
 from otnb.data import Gaussian, random_spd
 from otnb.gaussian import gaussian_entropic_plan
-from otnb.metrics import bw_uvp, mean_cov
+from otnb.metrics import coupling_errors, mean_cov
 from otnb.scones import SCONES, gaussian_score, gaussian_control_chain, control_cross_error
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,8 +39,8 @@ t_start = time.perf_counter()
 
 def scores(mean, cov, plan, d):
     "Joint BW-UVP (%) and the relative cross-covariance error of a joint (mean, cov) against the plan."
-    C, Ce = cov[:d, d:], plan[1][:d, d:]
-    return {'BW-UVP %': bw_uvp(mean, cov, *plan).item(), 'cross-cov rel. error': ((C - Ce).norm() / Ce.norm()).item()}
+    e = coupling_errors(mean, cov, *plan, d)
+    return {'BW-UVP %': e['bw_uvp'], 'cross-cov rel. error': e['cross']}
 
 rows = []
 for d in args.dims:
@@ -59,12 +59,12 @@ for d in args.dims:
     variants = [('SCONES defaults (learned score, preconditioned, 300 steps)', dict(), None),
                 ('exact score, preconditioned, 300 steps', dict(score=exact), exact),
                 ('exact score, plain Langevin, 300 steps', dict(score=exact, precondition=False), exact),
-                ('exact score, plain Langevin, 1,000 steps', dict(score=exact, precondition=False, n_iters=1000), exact)]
+                ('exact score, plain Langevin, 1,000 steps', dict(score=exact, precondition=False, n_langevin_steps=1000), exact)]
     for name, kw, score in variants:
         t0 = time.perf_counter()
         y = m.sample(x, seed=2, **kw)
         t_s = time.perf_counter() - t0
-        control = gaussian_control_chain(m, x, m0, S0, m1, S1, kw.get('n_iters', 300), 0.01, seed=2, score=score,
+        control = gaussian_control_chain(m, x, m0, S0, m1, S1, kw.get('n_langevin_steps', 300), 0.01, seed=2, score=score,
                                          precondition=kw.get('precondition', True))
         err_cv, se_cv = control_cross_error(x, y, control, m0, S0, m1, S1, eps)
         rows.append({'d': d, 'method': name, **scores(*mean_cov(torch.cat([x, y], 1).double()), plan, d),

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import allow_host_sync, check_int, check_positive, check_samples, make_generator, randn
+from .core import allow_host_sync, check_int, check_positive, check_samples, make_generator, randn, renamed
 from .gaussian import gaussian_ot_map, sqrtm_psd
 from .metrics import mean_cov, w2
 from .train import Estimator, read_checkpoint
@@ -251,6 +251,7 @@ _BUFFERS = ('frames', 'class_knots', 'bary_knots', 'slopes', 'weights')
 
 class IterativeAlignmentFlow(Estimator):
     "Invertible maps of K distributions into one shared latent space, layer by layer: max-sliced directions, then closed-form 1D barycentric maps (Zhou et al. 2022)."
+    fitted_parts = ('layers',)
     def __init__(self, n_layers: int = 30, # the number of layers
                  n_directions: int = 2, # k, directions per layer (k ≤ d)
                  maps: str = 'quantile', # the 1D maps: 'quantile' (piecewise-linear between quantiles) or 'gaussian' (affine)
@@ -273,11 +274,9 @@ class IterativeAlignmentFlow(Estimator):
         for name in _BUFFERS: self.register_buffer(name, torch.zeros(0))
 
     @property
-    def fitted(self) -> bool: return self.frames.ndim == 3
+    def dim(self) -> int | None: return self.frames.shape[1] if self.is_fitted() else None
     @property
-    def dim(self) -> int | None: return self.frames.shape[1] if self.fitted else None
-    @property
-    def n_classes(self) -> int | None: return self.class_knots.shape[1] if self.fitted else None
+    def n_classes(self) -> int | None: return self.class_knots.shape[1] if self.is_fitted() else None
 
     def load(self, path):
         "Load a flow saved by `save` into this one, configuration included (the file sets the layers and their shapes); returns self."
@@ -292,7 +291,7 @@ class IterativeAlignmentFlow(Estimator):
         return super().load_state_dict(state_dict, *args, **kwargs)
 
     def _require(self, verb: str):
-        if not self.fitted: raise ValueError(f"{verb} needs a fitted flow: call fit(xs) first")
+        self.require_fitted(verb=verb, how='fit(classes)')
 
 # %% ../nbs/13_alignment.ipynb #dcf10b31
 @patch
@@ -323,14 +322,15 @@ def _layer(self: IterativeAlignmentFlow, x, labels, i: int, inverse: bool = Fals
 
 # %% ../nbs/13_alignment.ipynb #49643b5a
 @patch
+@renamed(xs='classes')
 def fit(self: IterativeAlignmentFlow,
-        xs, # K samples, a list of `(n_c, d)` tensors (sizes may differ; at least 4 points each)
+        classes, # K samples, a list of `(n_c, d)` tensors (sizes may differ; at least 4 points each)
         weights=None, # barycenter weights w_c > 0, shape `(K,)`; uniform by default
         seed=None, # seed of the starting frames (int, generator or None)
         progress: bool = True, # show a progress bar over the layers
        ):
     "Fit the layers one after another; `history['discrepancy']` is D(W) at each layer, `history['after']` what is left."
-    xs = _check_classes(xs, 'xs', min_n=4)
+    xs = _check_classes(classes, 'classes', min_n=4)
     x = torch.cat([t.to(xs[0]) for t in xs])
     dev, dt, K, d, k = x.device, x.dtype, len(xs), x.shape[1], self.n_directions
     if k > d: raise ValueError(f"n_directions must be <= d = {d}, got {k}")
@@ -359,6 +359,7 @@ def fit(self: IterativeAlignmentFlow,
         after.append(_Discrepancy(x, groups, w)(W[None]).sum())
     with allow_host_sync('the history, read once after the fit'):
         self.history = {'discrepancy': torch.stack(found).tolist(), 'after': torch.stack(after).tolist()}
+    self.mark_fitted('layers')
     return self
 
 # %% ../nbs/13_alignment.ipynb #1cc6428d

@@ -4,17 +4,71 @@
 
 # %% ../nbs/00_core.ipynb #bc8e5816
 from __future__ import annotations
-import contextlib, itertools, os, random, threading, traceback, weakref
+import contextlib, functools, inspect, itertools, os, random, threading, traceback, weakref
 import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 # %% auto #0
-__all__ = ['default_device', 'device_of', 'dtype_of', 'seed_everything', 'make_generator', 'generator_device', 'randn', 'rand',
-           'randint', 'categorical', 'is_test_mode', 'budget', 'check_samples', 'check_same_dim', 'check_positive',
-           'check_int', 'check_vector', 'check_spd', 'DeviceMismatchError', 'allow_host_sync', 'DeviceCheck',
-           'device_check']
+__all__ = ['API_ROLES', 'RETIRED', 'api_table', 'default_device', 'device_of', 'dtype_of', 'seed_everything', 'make_generator',
+           'generator_device', 'randn', 'rand', 'randint', 'categorical', 'is_test_mode', 'budget', 'check_samples',
+           'check_same_dim', 'check_positive', 'check_int', 'renamed', 'check_vector', 'check_spd',
+           'DeviceMismatchError', 'allow_host_sync', 'DeviceCheck', 'device_check']
+
+# %% ../nbs/00_core.ipynb #bc14d46d
+# The API table: one name per role, in every estimator. `tests/test_api.py` checks every public verb against it.
+API_ROLES = [   # (name, what it is, the verbs that take it, as 'Class.verb')
+    ('source', 'the law a two-marginal method starts from: a sampler `f(n, generator=None)` or a tensor `(N, d)`',
+     ['DSB.fit', 'SCONES.fit', 'SCONES.fit_dual', 'SCONES.fit_projector',
+      'OTFlow.fit', 'OTFlow.fit_init', 'OTFlow.reflow', 'OTFlow.refine', 'OTFlow.fit_ratio']),
+    ('target', 'the law it arrives at, in the same forms (DSB: `None` with the OU reference, its prior)',
+     ['DSB.fit', 'SCONES.fit', 'SCONES.fit_dual', 'SCONES.fit_score', 'SCONES.fit_projector',
+      'OTFlow.fit', 'OTFlow.fit_init', 'OTFlow.refine', 'OTFlow.fit_ratio']),
+    ('marginals', 'the K laws of a multimarginal method, one sampler or tensor per vertex',
+     ['MultimarginalInterpolant.fit', 'MultimarginalInterpolant.optimize_path']),
+    ('classes', 'the K samples to align, a list of `(n_c, d)` tensors', ['IterativeAlignmentFlow.fit']),
+    ('n_iters', 'optimisation steps (gradient steps), and nothing else',
+     ['DSB.fit', 'SCONES.fit', 'SCONES.fit_dual', 'SCONES.fit_score', 'SCONES.fit_projector',
+      'OTFlow.fit', 'OTFlow.fit_init', 'OTFlow.reflow', 'OTFlow.fit_ratio',
+      'MultimarginalInterpolant.fit', 'MultimarginalInterpolant.optimize_path']),
+    ('n_langevin_steps', "a sampler's steps (Langevin, also in `otnb.scones.langevin`), which are not optimisation",
+     ['SCONES.sample']),
+    ('n_time_steps', 'steps of a time grid: a constructor default, overridable per call',
+     ['DSB.__init__', 'OTFlow.__init__', 'OTFlow.transport', 'OTFlow.inverse', 'OTFlow.transport_cost',
+      'MultimarginalInterpolant.__init__', 'MultimarginalInterpolant.transport', 'MultimarginalInterpolant.inverse',
+      'MultimarginalInterpolant.sample']),
+    ('reverse', '`True`: draw the source given points of the target; a method that cannot raises and says why '
+     '(deterministic maps go back with `inverse(y)`)', ['DSB.sample', 'SCONES.sample']),
+    ('net', "your own `nn.Module` for the method's main field (its input and output as the docstring says)",
+     ['DSB.__init__', 'SCONES.__init__', 'OTFlow.__init__', 'MultimarginalInterpolant.__init__']),
+    ('ema_decay', 'the decay of the weights\' exponential moving average, wherever one is kept',
+     ['DSB.fit', 'SCONES.fit', 'SCONES.fit_dual', 'SCONES.fit_score', 'SCONES.fit_projector',
+      'MultimarginalInterpolant.fit']),
+    ('batch_size', 'samples per optimisation step',
+     ['DSB.fit', 'SCONES.fit', 'OTFlow.fit_init', 'OTFlow.refine', 'OTFlow.fit_ratio', 'MultimarginalInterpolant.fit']),
+    ('lr', 'the base learning rate', ['DSB.fit', 'SCONES.fit', 'OTFlow.fit_init', 'MultimarginalInterpolant.fit']),
+    ('seed', 'an `int` or a `torch.Generator`: the same seed gives the same result on the same device',
+     ['DSB.fit', 'SCONES.fit', 'OTFlow.fit', 'MultimarginalInterpolant.fit', 'IterativeAlignmentFlow.fit',
+      'DSB.sample', 'SCONES.sample', 'MultimarginalInterpolant.sample']),
+    ('progress', 'show a progress bar (long training only)',
+     ['DSB.fit', 'SCONES.fit', 'OTFlow.fit', 'MultimarginalInterpolant.fit', 'IterativeAlignmentFlow.fit']),
+    ('eps', 'entropic regularisation ε, in the convention of `otnb.gaussian`', ['SCONES.__init__']),
+]
+
+# Retired argument names of the estimators' verbs and what replaced them. A call that uses one gets a `TypeError`
+# naming the new argument (see `renamed`), and no estimator verb may take one. (Free functions such as
+# `otnb.train.train(samplers=...)` or `otnb.alignment.quantiles(xs)` keep their own, generic names.)
+RETIRED = {'sample_p': 'source', 'sample_q': 'target', 'sample_p0': 'source', 'sample_p1': 'target',
+           'sample_source': 'source', 'sample_target': 'target', 'samplers': 'marginals', 'xs': 'classes',
+           'direction': 'reverse', 'init_iters': 'n_iters'}
+
+def api_table() -> str:
+    "`API_ROLES` as a Markdown table: name, meaning, where it is used."
+    rows = ['| name | meaning | taken by |', '|---|---|---|']
+    for name, meaning, verbs in API_ROLES:
+        rows.append(f"| `{name}` | {meaning} | {', '.join(f'`{v}`' for v in verbs)} |")
+    return '\n'.join(rows)
 
 # %% ../nbs/00_core.ipynb #ff99d596
 def default_device() -> torch.device:
@@ -167,6 +221,22 @@ def check_int(value, # a whole-number hyperparameter
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < min_value: raise ValueError(f"{name} must be >= {min_value}, got {value}")
     return int(value)
+
+# %% ../nbs/00_core.ipynb #202b36fd
+def renamed(**old_to_new):
+    "Decorator: a call that passes a retired keyword (`old=...`) raises a `TypeError` naming its replacement."
+    def decorate(f):
+        owner = f.__annotations__.get('self')           # under fastcore's `@patch`, `self: Class` names the class
+        owner = owner if isinstance(owner, str) else getattr(owner, '__name__', None)
+        if owner: f.__qualname__ = f"{owner}.{f.__name__}"      # what `@patch` names the method: errors and docs agree
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs: raise TypeError(f"{f.__qualname__}() no longer takes {old!r}: it is now {new!r}")
+            return f(*args, **kwargs)
+        wrapper.retired = dict(old_to_new)
+        return wrapper
+    return decorate
 
 # %% ../nbs/00_core.ipynb #1c8b2fbc
 def check_vector(m, name: str, dim: int | None = None) -> torch.Tensor:

@@ -4,17 +4,19 @@
 
 # %% ../nbs/11_dsb.ipynb #0f1be017
 from __future__ import annotations
+import copy
 import torch
+from torch import nn
 from fastcore.basics import patch
-from .core import check_int, check_positive, check_spd, check_vector, randn, randint
+from .core import check_int, check_positive, check_spd, check_vector, randn, randint, renamed
 from .data import Gaussian
 from .gaussian import gaussian_entropic_plan
 from .metrics import sliced_w2
 from .nets import TimeMLP
-from .train import Estimator, EMA, train
+from .train import Estimator, train
 
 # %% auto #0
-__all__ = ['time_steps', 'reference_chain', 'endpoint_kernel', 'ou_static_bridge', 'gaussian_dsb_oracle', 'DSB']
+__all__ = ['time_steps', 'reference_chain', 'endpoint_kernel', 'ou_static_bridge', 'DSB', 'gaussian_dsb_oracle']
 
 # %% ../nbs/11_dsb.ipynb #e9cc2e37
 def time_steps(n_time_steps: int, # N, the number of steps
@@ -65,57 +67,6 @@ def ou_static_bridge(m0, S0, m1, S1, # the marginals at step 0 and at step N
     cov[:d, :d] = S0; cov[:d, d:] /= a; cov[d:, :d] /= a
     return torch.cat([m0, mean[d:]]), cov
 
-# %% ../nbs/11_dsb.ipynb #f4cb0c2f
-def _regress(A, b, mu, Sig):
-    "Exact mean matching for the reverse of the affine chain x_{k+1} = A_k x_k + b_k + noise with marginals (mu, Sig): (C, c)."
-    I = torch.eye(A[0].shape[0], dtype=A[0].dtype)
-    C, c = [], []
-    for k in range(len(A)):
-        G = torch.linalg.solve(Sig[k + 1], A[k] @ Sig[k]).mT                      # Σ_k A_kᵀ Σ_{k+1}⁻¹
-        C.append(I - A[k] + A[k] @ G); c.append(A[k] @ (mu[k] - G @ mu[k + 1]))
-    return C, c
-
-def _marginals(A, b, m, S, gamma):
-    "Means and covariances of x_{k+1} = A_k x_k + b_k + √(2γ_{k+1}) Z from N(m, S) at step 0."
-    I = torch.eye(len(m), dtype=m.dtype)
-    mu, Sig = [m], [S]
-    for k in range(len(A)):
-        mu.append(A[k] @ mu[k] + b[k]); Sig.append(A[k] @ Sig[k] @ A[k].mT + 2 * gamma[k] * I)
-    return mu, Sig
-
-# %% ../nbs/11_dsb.ipynb #14c3649d
-def gaussian_dsb_oracle(m0, S0, m1, S1, # the marginals N(m0, S0) at step 0 and N(m1, S1) at step N
-                        gamma, # γ_1..γ_N of the chain, shape `(N,)`
-                        n_ipf: int, # IPF iterations (a backward then a forward half-step each)
-                        a=None, # the reference's contractions a_1..a_N (default 1: Brownian)
-                        m=None, # the reference's centre (the OU prior mean; default 0)
-                       ) -> dict:
-    "DSB with exact regressions for Gaussian marginals: the affine chains it converges to, their coupling and marginals (float64)."
-    m0 = check_vector(m0, 'm0').double(); d = len(m0)
-    m1 = check_vector(m1, 'm1', dim=d).double()
-    S0, S1 = check_spd(S0, 'S0', dim=d).double(), check_spd(S1, 'S1', dim=d).double()
-    gamma = torch.as_tensor(gamma, dtype=torch.float64).cpu(); N = len(gamma)
-    a = torch.ones(N, dtype=torch.float64) if a is None else torch.as_tensor(a, dtype=torch.float64).cpu()
-    m = torch.zeros(d, dtype=torch.float64) if m is None else torch.as_tensor(m, dtype=torch.float64).cpu()
-    m0, m1, S0, S1 = (t.cpu() for t in (m0, m1, S0, S1))
-    I = torch.eye(d, dtype=torch.float64)
-    A, b = [ak * I for ak in a], [(1 - ak) * m for ak in a]                       # the reference
-    history = []
-    for _ in range(check_int(n_ipf, 'n_ipf')):
-        C, c = _regress(A, b, *_marginals(A, b, m0, S0, gamma))                   # backward half-step
-        rev = lambda l: l[::-1]
-        nu, Lam = _marginals(rev(C), rev(c), m1, S1, gamma.flip(0))               # the backward chain from p1, reversed time
-        Ar, br = _regress(rev(C), rev(c), nu, Lam)                                 # forward half-step (time reversed)
-        A, b = rev(Ar), rev(br)
-        mu, Sig = _marginals(A, b, m0, S0, gamma)
-        history.append(dict(p1=(mu[-1], Sig[-1]), p0=(nu[-1], Lam[-1])))         # the chains' ends: forward at N, backward at 0
-    mu, Sig = _marginals(A, b, m0, S0, gamma)
-    M = I
-    for Ak in A: M = Ak @ M
-    cov = torch.cat([torch.cat([S0, S0 @ M.mT], 1), torch.cat([M @ S0, Sig[-1]], 1)], 0)
-    return dict(A=A, b=b, C=C, c=c, means=torch.stack(mu), covs=torch.stack(Sig),
-                mean=torch.cat([m0, mu[-1]]), cov=0.5 * (cov + cov.mT), history=history)
-
 # %% ../nbs/11_dsb.ipynb #be369bfb
 def _isotropic_variance(G) -> float:
     "s² of a Gaussian N(m, s² I); ValueError unless its covariance is a multiple of the identity."
@@ -127,6 +78,7 @@ def _isotropic_variance(G) -> float:
 # %% ../nbs/11_dsb.ipynb #694bb7b9
 class DSB(Estimator):
     "Diffusion Schrödinger bridge: IPF with forward and backward networks trained by mean matching on cached trajectories."
+    fitted_parts = ('backward', 'forward')       # the two networks; `n_fitted(part)` counts their half-steps
     def __init__(self, dim: int, # dimension d
                  n_time_steps: int = 20, # N, steps of the chain
                  horizon: float = 1.0, # T, the length of the time interval
@@ -135,7 +87,7 @@ class DSB(Estimator):
                  prior: Gaussian | None = None, # the OU reference's stationary law N(m, s² I) (default N(0, I))
                  schedule: str = 'constant', # the time grid: 'constant' or 'symmetric' (small steps at both ends)
                  parametrization: str = 'increment', # the networks predict a step's mean F(x) ('mean') or F(x) - x ('increment')
-                 net=None, # a factory `net() -> nn.Module` with signature f(t, x) -> (n, d), called twice (forward, backward)
+                 net: nn.Module | None = None, # your own f(t, x) -> (n, d); the forward and backward networks start as two copies
                  width: int = 128, depth: int = 3, act: str = 'silu', # the default networks (TimeMLP)
                 ):
         if prior is not None and not isinstance(prior, Gaussian): raise TypeError(f"prior must be a Gaussian or None, got {type(prior).__name__}")
@@ -154,18 +106,11 @@ class DSB(Estimator):
         self.register_buffer('a', a.float())                                       # the reference's contraction at each step
         self.register_buffer('times', (torch.cat([dt.new_zeros(1), dt.cumsum(0)]) / self.horizon).float())   # t_k / T
         self.register_buffer('prior_mean', torch.zeros(self.dim) if pm is None else torch.tensor(pm, dtype=torch.float32))
-        make = net if net is not None else (lambda: TimeMLP(self.dim, self.dim, width, depth, act))
-        self.forward_net, self.backward_net = make(), make()
-        self.register_buffer('n_half_steps', torch.tensor(0))      # half-steps fitted: odd after a backward one
-        self._n_half = 0                                            # its copy on the host, read without a sync
+        net = net if net is not None else TimeMLP(self.dim, self.dim, width, depth, act)
+        self.forward_net, self.backward_net = copy.deepcopy(net), copy.deepcopy(net)
 
     @property
     def n_time_steps(self) -> int: return len(self.gamma)
-
-    def load_state_dict(self, state_dict, *args, **kwargs):
-        out = super().load_state_dict(state_dict, *args, **kwargs)
-        self._n_half = int(self.n_half_steps)                      # restore the host copy after loading
-        return out
 
     @classmethod
     def _kwargs_from_config(cls, config: dict) -> dict:
@@ -179,7 +124,7 @@ class DSB(Estimator):
 @patch
 def _step_mean(self: DSB, direction: str, k, x, fitting: bool = False):
     "The mean of one step: forward F_k(x) from step k to k+1, backward B_{k+1}(x) from step k+1 to k; `k` an int or an index tensor."
-    if direction == 'forward' and self._n_half < 2 and not fitting:              # not fitted yet: the reference
+    if direction == 'forward' and not self.is_fitted('forward') and not fitting:     # not fitted yet: the reference
         a = self.a[k].reshape(-1, 1) if torch.is_tensor(k) else self.a[k]
         return self.prior_mean + a * (x - self.prior_mean) if self.reference == 'ou' else x
     net, t = (self.forward_net, self.times[k]) if direction == 'forward' else (self.backward_net, self.times[k + 1])
@@ -243,22 +188,20 @@ def _half_step(self: DSB, direction: str, source, label: str, *, n_iters, batch_
     if not warm_start:
         for m in net.modules():
             if hasattr(m, 'reset_parameters'): m.reset_parameters()
-    ema = EMA(net, ema_decay)
     cache = _PathCache(lambda: self._paths(direction, source, n_cache, generator), refresh)
     def loss():
         x_in, k, target = self._mean_matching_batch(direction, cache(), batch_size, generator)
         pred = self._step_mean(direction, k, x_in, fitting=True)
         return ((pred - target) ** 2).sum(1).mean()
-    train(loss, net, n_iters, lr=lr, ema=ema, progress=progress, desc=f'DSB {label}', history=self.log(label))
-    ema.copy_to(net)
-    self._n_half += 1
-    self.n_half_steps.fill_(self._n_half)
+    train(loss, net, n_iters, lr=lr, ema=ema_decay, progress=progress, desc=f'DSB {label}', history=self.log(label))
+    self.mark_fitted(direction)
 
 # %% ../nbs/11_dsb.ipynb #d10145a8
 @patch
+@renamed(sample_p0='source', sample_p1='target')
 def fit(self: DSB,
-        sample_p0, # a sampler or tensor of p0 (the law at step 0)
-        sample_p1=None, # a sampler or tensor of p1 (at step N); None with the OU reference: its prior (generative modelling)
+        source, # a sampler or tensor of p0 (the law at step 0)
+        target=None, # a sampler or tensor of p1 (at step N); None with the OU reference: its prior (generative modelling)
         n_ipf: int = 10, # IPF iterations, each a backward then a forward half-step (a second call continues)
         n_iters: int = 1000, # optimisation steps of each half-step
         batch_size: int = 512, # (state, step) pairs per optimisation step
@@ -274,15 +217,16 @@ def fit(self: DSB,
     "IPF by mean matching: alternate backward and forward half-steps; returns self."
     n_ipf, n_iters, refresh = check_int(n_ipf, 'n_ipf'), check_int(n_iters, 'n_iters'), check_int(refresh, 'refresh')
     n_cache, n_eval = check_int(n_cache, 'n_cache'), check_int(n_eval, 'n_eval', 2)
-    if sample_p1 is None:
-        if self.reference != 'ou': raise ValueError("sample_p1 is needed with the Brownian reference (None means the OU reference's prior)")
-        sample_p1 = self.prior
-    P0, P1, g = self.sampler(sample_p0, 'sample_p0'), self.sampler(sample_p1, 'sample_p1'), self.generator(seed)
+    if target is None:
+        if self.reference != 'ou':
+            raise ValueError("target is needed with the Brownian reference (None means the OU reference's prior)")
+        target = self.prior
+    P0, P1, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
     kw = dict(n_iters=n_iters, batch_size=batch_size, lr=lr, n_cache=n_cache, refresh=refresh, ema_decay=ema_decay,
               warm_start=warm_start, generator=g, progress=progress)
     diag = self.history.setdefault('marginals', [])
     for _ in range(n_ipf):
-        it = self._n_half // 2 + 1
+        it = self.n_fitted('backward') + 1
         self._half_step('backward', P0, label=f'backward_{it}', **kw)            # fit B on forward paths from p0
         self._half_step('forward', P1, label=f'forward_{it}', **kw)              # fit F on backward paths from p1
         with torch.no_grad():
@@ -298,16 +242,18 @@ def prior(self: DSB) -> Gaussian:
 
 # %% ../nbs/11_dsb.ipynb #398f256b
 @patch
+@renamed(direction='reverse')
 def sample(self: DSB,
            x, # samples of p0 (forward) or p1 (backward), shape `(n, d)`
-           direction: str = 'forward', # 'forward': p0 → p1; 'backward': p1 → p0
+           reverse: bool = False, # False: p0 → p1 (the forward chain); True: p1 → p0 (the backward chain)
            return_path: bool = False, # return the chain `(N + 1, n, d)`, indexed by step (step 0 first, either way)
            seed=None, # an int or a generator for the noise
            last_noise: bool = True, # add the noise of the last step (False: its mean, for pictures; the coupling needs it)
           ) -> torch.Tensor:
     "Run the fitted chain from `x`: stochastic draws of the bridge's other end (or the whole path)."
-    if direction not in ('forward', 'backward'): raise ValueError(f"direction must be 'forward' or 'backward', got {direction!r}")
-    if direction == 'backward' and self._n_half < 1: raise ValueError("the backward network is not fitted: call fit(...) first")
+    if not isinstance(reverse, bool): raise TypeError(f"reverse must be True or False, got {reverse!r}")
+    if reverse: self.require_fitted('backward', 'sample(reverse=True)')
+    direction = 'backward' if reverse else 'forward'
     x = self.check_input(x)
     with torch.no_grad(): return self._chain(x, direction, self.generator(seed), return_path, last_noise)
 
@@ -319,6 +265,57 @@ def generate(self: DSB,
             ) -> torch.Tensor:
     "Draws of p0 made by running the backward chain from prior draws (the generative case, OU reference)."
     if self.reference != 'ou': raise ValueError("generate needs the OU reference (its prior is where the backward chain starts)")
-    if self._n_half < 1: raise ValueError("the backward network is not fitted: call fit(...) first")
+    self.require_fitted('backward', 'generate')
     g = self.generator(seed)
     with torch.no_grad(): return self._chain(self.prior.sample(check_int(n, 'n'), generator=g), 'backward', g, return_path, last_noise)
+
+# %% ../nbs/11_dsb.ipynb #f4cb0c2f
+def _regress(A, b, mu, Sig):
+    "Exact mean matching for the reverse of the affine chain x_{k+1} = A_k x_k + b_k + noise with marginals (mu, Sig): (C, c)."
+    I = torch.eye(A[0].shape[0], dtype=A[0].dtype)
+    C, c = [], []
+    for k in range(len(A)):
+        G = torch.linalg.solve(Sig[k + 1], A[k] @ Sig[k]).mT                      # Σ_k A_kᵀ Σ_{k+1}⁻¹
+        C.append(I - A[k] + A[k] @ G); c.append(A[k] @ (mu[k] - G @ mu[k + 1]))
+    return C, c
+
+def _marginals(A, b, m, S, gamma):
+    "Means and covariances of x_{k+1} = A_k x_k + b_k + √(2γ_{k+1}) Z from N(m, S) at step 0."
+    I = torch.eye(len(m), dtype=m.dtype)
+    mu, Sig = [m], [S]
+    for k in range(len(A)):
+        mu.append(A[k] @ mu[k] + b[k]); Sig.append(A[k] @ Sig[k] @ A[k].mT + 2 * gamma[k] * I)
+    return mu, Sig
+
+# %% ../nbs/11_dsb.ipynb #14c3649d
+def gaussian_dsb_oracle(m0, S0, m1, S1, # the marginals N(m0, S0) at step 0 and N(m1, S1) at step N
+                        gamma, # γ_1..γ_N of the chain, shape `(N,)`
+                        n_ipf: int, # IPF iterations (a backward then a forward half-step each)
+                        a=None, # the reference's contractions a_1..a_N (default 1: Brownian)
+                        m=None, # the reference's centre (the OU prior mean; default 0)
+                       ) -> dict:
+    "DSB with exact regressions for Gaussian marginals: the affine chains it converges to, their coupling and marginals (float64)."
+    m0 = check_vector(m0, 'm0').double(); d = len(m0)
+    m1 = check_vector(m1, 'm1', dim=d).double()
+    S0, S1 = check_spd(S0, 'S0', dim=d).double(), check_spd(S1, 'S1', dim=d).double()
+    gamma = torch.as_tensor(gamma, dtype=torch.float64).cpu(); N = len(gamma)
+    a = torch.ones(N, dtype=torch.float64) if a is None else torch.as_tensor(a, dtype=torch.float64).cpu()
+    m = torch.zeros(d, dtype=torch.float64) if m is None else torch.as_tensor(m, dtype=torch.float64).cpu()
+    m0, m1, S0, S1 = (t.cpu() for t in (m0, m1, S0, S1))
+    I = torch.eye(d, dtype=torch.float64)
+    A, b = [ak * I for ak in a], [(1 - ak) * m for ak in a]                       # the reference
+    history = []
+    for _ in range(check_int(n_ipf, 'n_ipf')):
+        C, c = _regress(A, b, *_marginals(A, b, m0, S0, gamma))                   # backward half-step
+        rev = lambda l: l[::-1]
+        nu, Lam = _marginals(rev(C), rev(c), m1, S1, gamma.flip(0))               # the backward chain from p1, reversed time
+        Ar, br = _regress(rev(C), rev(c), nu, Lam)                                 # forward half-step (time reversed)
+        A, b = rev(Ar), rev(br)
+        mu, Sig = _marginals(A, b, m0, S0, gamma)
+        history.append(dict(p1=(mu[-1], Sig[-1]), p0=(nu[-1], Lam[-1])))         # the chains' ends: forward at N, backward at 0
+    mu, Sig = _marginals(A, b, m0, S0, gamma)
+    M = I
+    for Ak in A: M = Ak @ M
+    cov = torch.cat([torch.cat([S0, S0 @ M.mT], 1), torch.cat([M @ S0, Sig[-1]], 1)], 0)
+    return dict(A=A, b=b, C=C, c=c, means=torch.stack(mu), covs=torch.stack(Sig),
+                mean=torch.cat([m0, mu[-1]]), cov=0.5 * (cov + cov.mT), history=history)

@@ -8,11 +8,11 @@ import math
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import check_samples, check_int, check_positive, check_spd, make_generator, rand, randn, randint
+from .core import check_samples, check_int, check_positive, check_spd, make_generator, rand, randn, randint, renamed
 from .metrics import couple
 from .nets import SimplexMLP
 from .integrate import odeint, sdeint, kinetic
-from .train import Estimator, EMA, train
+from .train import Estimator, train
 
 # %% auto #0
 __all__ = ['edge', 'polyline', 'velocity', 'gaussian_fields', 'MultimarginalInterpolant', 'FourierPath', 'path_cost_samples',
@@ -84,8 +84,9 @@ def _sample_alpha(n, n_vertices, edge_prob, generator, device, dtype):
 # %% ../nbs/10_interpolants.ipynb #71e264a9
 class MultimarginalInterpolant(Estimator):
     "Fields g_k(α, x) = E[x_k | x(α) = x] for K+1 marginals, learned by one network; transport along any simplex path."
+    fitted_parts = ('fields',)
     def __init__(self, dim: int, # dimension d of the data
-                 n_marginals: int, # number of data marginals (samplers given to `fit`)
+                 n_marginals: int, # number of data marginals (given to `fit`)
                  gaussian_base: bool = True, # add a N(0, I) vertex 0 (enables the score and the SDE sampler)
                  n_time_steps: int = 100, # RK4 steps of `transport`, `inverse` and `transport_cost` (overridable per call)
                  net: nn.Module | None = None, # your network f(alpha, x) -> (n, (K+1)·d); default a SimplexMLP
@@ -99,7 +100,7 @@ class MultimarginalInterpolant(Estimator):
         self.n_vertices = self.n_marginals + int(self.gaussian_base)
         if self.n_vertices < 2: raise ValueError("n_marginals must give at least 2 vertices (1 with gaussian_base=True)")
         self.net = net if net is not None else SimplexMLP(self.n_vertices, self.dim, self.n_vertices * self.dim, width, depth, act)
-        self.ema, self._coupled = None, None
+        self._coupled = None
 
     def _check_alpha(self, alpha, x):
         alpha = torch.as_tensor(alpha, dtype=x.dtype, device=x.device)
@@ -124,11 +125,11 @@ class MultimarginalInterpolant(Estimator):
         return ((self.g(alpha, x) - xk) ** 2).sum((1, 2)).mean()
 
 # %% ../nbs/10_interpolants.ipynb #8305baa4
-def _coupled_draw(model, samplers, coupling):
+def _coupled_draw(model, marginals, coupling):
     "draw(n, generator) -> `(n, K, d)` tuples of the data marginals from the chosen coupling, on the model's device and dtype."
     K, dev, dt = model.n_marginals, model.device, model.dtype
     if callable(coupling):
-        if samplers is not None: raise ValueError("samplers must be None when coupling is a joint sampler")
+        if marginals is not None: raise ValueError("marginals must be None when coupling is a joint sampler")
         def draw(n, generator):
             x = coupling(n, generator=generator)
             if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[:2] != (n, K) or x.shape[2] != model.dim:
@@ -138,14 +139,14 @@ def _coupled_draw(model, samplers, coupling):
         return draw
     if coupling not in ('independent', 'ot', 'paired'):
         raise ValueError(f"coupling must be 'independent', 'ot', 'paired' or a callable joint sampler, got {coupling!r}")
-    if samplers is None: raise ValueError("samplers are needed (one per data marginal)")
-    if len(samplers) != K: raise ValueError(f"samplers must have one entry per data marginal ({K}), got {len(samplers)}")
+    if marginals is None: raise ValueError("marginals are needed (one sampler or tensor per data marginal)")
+    if len(marginals) != K: raise ValueError(f"marginals must have one entry per data marginal ({K}), got {len(marginals)}")
     if coupling == 'paired':
-        data = [model.check_input(s, f'samplers[{k}]') for k, s in enumerate(samplers)]
+        data = [model.check_input(s, f'marginals[{k}]') for k, s in enumerate(marginals)]
         if len({len(x) for x in data}) != 1: raise ValueError(f"coupling='paired' needs tensors with equal row counts, got {[len(x) for x in data]}")
         data = torch.stack(data, 1)
         return lambda n, generator: data[randint(len(data), (n,), generator, dev)]
-    sources = [model.sampler(s, f'samplers[{k}]') for k, s in enumerate(samplers)]
+    sources = [model.sampler(s, f'marginals[{k}]') for k, s in enumerate(marginals)]
     def draw(n, generator):
         xs = [s(n, generator=generator) for s in sources]
         return torch.stack(xs[:1] + [couple(xs[0], x, coupling) for x in xs[1:]], 1)
@@ -160,8 +161,9 @@ def _draw(self: MultimarginalInterpolant, draw, n, generator):
     return torch.cat([randn(n, 1, self.dim, generator=generator, device=xs.device, dtype=xs.dtype), xs], 1)
 
 @patch
+@renamed(samplers='marginals')
 def fit(self: MultimarginalInterpolant,
-        samplers, # one sampler or tensor `(N, d)` per data marginal, in vertex order (None for a joint sampler)
+        marginals, # one sampler or tensor `(N, d)` per data marginal, in vertex order (None for a joint sampler)
         n_iters: int = 5000, # optimisation steps
         batch_size: int = 512, # tuples (x_0, ..., x_K) per step
         lr: float = 6e-3, # AdamW learning rate (cosine decay)
@@ -173,15 +175,14 @@ def fit(self: MultimarginalInterpolant,
        ):
     "Learn the fields on minibatches of coupled tuples and random α; returns self."
     if not 0 <= edge_prob <= 1: raise ValueError(f"edge_prob must be in [0, 1], got {edge_prob}")
-    draw = _coupled_draw(self, samplers, coupling)
+    draw = _coupled_draw(self, marginals, coupling)
     g, dev, dt = self.generator(seed), self.device, self.dtype
-    self.ema = EMA(self.net, ema_decay)
     def step():
         xk = self._draw(draw, batch_size, g)
         return self.loss(xk, _sample_alpha(batch_size, self.n_vertices, edge_prob, g, dev, dt))
-    train(step, self.net, n_iters, lr=lr, ema=self.ema, progress=progress, desc='interpolant', history=self.log('loss'))
-    self.ema.copy_to(self.net)
+    train(step, self.net, n_iters, lr=lr, ema=ema_decay, progress=progress, desc='interpolant', history=self.log('loss'))
     self._coupled = draw
+    self.mark_fitted('fields')
     return self
 
 # %% ../nbs/10_interpolants.ipynb #3c3b4fd8
@@ -350,16 +351,17 @@ def optimize_path(cost, # cost(path, generator) -> scalar tensor, differentiable
     return path.requires_grad_(False)
 
 @patch
+@renamed(samplers='marginals')
 def optimize_path(self: MultimarginalInterpolant,
                   i: int, j: int, # endpoints: vertex indices
-                  samplers=None, coupling='independent', # the data and coupling (default: those given to `fit`)
+                  marginals=None, coupling='independent', # the data and coupling (default: those given to `fit`)
                   n_modes: int = 4, n_iters: int = 300, lr: float = 0.1, # path parametrisation and optimiser
                   via: int | None = None, via_weight: float = 0.25, # start through a third vertex instead of on the edge
                   n_time_steps: int = 16, batch_size: int = 256, # random times and coupling samples per step
                   seed=0, progress: bool = False) -> FourierPath:
     "A path from vertex i to vertex j minimising the kinetic cost with the fields frozen."
-    draw = self._coupled if samplers is None and not callable(coupling) else _coupled_draw(self, samplers, coupling)
-    if draw is None: raise ValueError("samplers are needed (the model was not fitted in this session)")
+    draw = self._coupled if marginals is None and not callable(coupling) else _coupled_draw(self, marginals, coupling)
+    if draw is None: raise ValueError("marginals are needed (the model was not fitted in this session)")
     gen = self.generator(seed)
     self.net.requires_grad_(False)
     try:

@@ -12,7 +12,8 @@ from .gaussian import gaussian_w2
 
 # %% auto #0
 __all__ = ['SINKHORN_ITERS', 'SINKHORN_REL_EPS', 'SINKHORN_ABSORB', 'COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple',
-           'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp']
+           'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp',
+           'coupling_errors', 'sinkhorn_conditional']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -183,3 +184,28 @@ def l2_uvp(mapped, # the learned map applied to source points, shape `(n, d)`
     var = true_mapped.var(0, correction=0).sum()
     if len(true_mapped) < 2 or var <= 0: raise ValueError("true_mapped must have at least 2 distinct points (a positive variance)")
     return 100 * ((mapped - true_mapped) ** 2).sum(1).mean() / var
+
+# %% ../nbs/03_metrics.ipynb #52de33cd
+def coupling_errors(mean, cov, # the pairs' joint mean `(d + d',)` and covariance: `mean_cov` of `cat([x, y], 1)`
+                    ref_mean, ref_cov, # the reference coupling's joint mean and covariance
+                    dim: int, # d, the dimension of x (the first block)
+                   ) -> dict:
+    "`{'bw_uvp', 'cross'}`: the joint BW-UVP (%) and the relative Frobenius error of the cross-covariance block."
+    C, C_ref = cov[:dim, dim:], ref_cov[:dim, dim:]
+    return {'bw_uvp': bw_uvp(mean, cov, ref_mean, ref_cov).item(), 'cross': ((C - C_ref).norm() / C_ref.norm()).item()}
+
+def sinkhorn_conditional(x_new, # points at which to read the conditional law, shape `(q, d)`
+                         xs, ys, # the two samples of the entropic plan, shapes `(n, d)` and `(m, d')`
+                         eps: float, # ε of POT's convention: the plan minimises <π, |x - y|²> + ε KL(π ‖ a⊗b)
+                         n_iters: int = 20000, # Sinkhorn iterations at most (log domain, stops at 1e-9 marginal error)
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Mean `(q, d')` and spread `(q,)` of the Sinkhorn plan's conditional law y | x at new points (POT, on the host)."
+    xs, ys = check_samples(xs, 'xs'), check_samples(ys, 'ys')
+    x_new = check_samples(x_new, 'x_new', dim=xs.shape[1]).to(ys)
+    eps, n_iters = check_positive(eps, 'eps'), check_int(n_iters, 'n_iters')
+    a, b = ot.unif(len(xs), type_as=ys), ot.unif(len(ys), type_as=ys)
+    _, log = ot.bregman.sinkhorn_log(a, b, ot.dist(xs.to(ys), ys), eps, numItermax=n_iters, stopThr=1e-9, log=True)
+    w = torch.softmax(log['log_v'] - ot.dist(x_new, ys) / eps, 1)      # ∝ exp((g_j - |x - y_j|²)/ε), g = ε log v
+    mean = w @ ys
+    spread = (w * ot.dist(mean, ys)).sum(1).sqrt()
+    return mean, spread

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn.functional import softplus
 from fastcore.basics import patch
 from tqdm.auto import trange
-from .core import check_int, check_positive, check_samples, rand, randint
+from .core import check_int, check_positive, check_samples, rand, randint, renamed
 from .nets import MLP, TimeMLP
 from .integrate import odeint, odeint_logdet, kinetic
 from .metrics import couple, COUPLINGS, SINKHORN_REL_EPS, w2, mean_cov
@@ -21,6 +21,7 @@ __all__ = ['OTFlow', 'flow_matching_loss', 'logistic_loss', 'optimality_gap']
 # %% ../nbs/14_otflow.ipynb #67c65f20
 class OTFlow(Estimator):
     "A neural ODE dx/dt = f(t, x) carrying P to Q at low kinetic cost; invertible; with log-density-ratio estimates."
+    fitted_parts = ('flow',)                  # and 'time_score', fitted on request (`fit_ratio`)
     def __init__(self, dim: int, # dimension d of the data
                  gamma: float = 0.01, # weight γ of the transport cost against the KL in `refine`
                  n_time_steps: int = 20, # K: RK4 steps on [0, 1], the grid of the cost and of the density ratio
@@ -35,7 +36,6 @@ class OTFlow(Estimator):
         # classifiers[0]: Q against T#P; classifiers[1]: P against T⁻¹#Q
         self.classifiers = nn.ModuleList([MLP(self.dim, 1, width, 2, act) for _ in range(2)])
         self.time_score = TimeMLP(self.dim, 1, width, depth, act)             # r(t, x) ≈ ∂_t log p_t(x)
-        self.register_buffer('ratio_fitted', torch.tensor(False))
 
     def _flow(self, x, forward=True, n_time_steps=None, return_path=False):
         t0, t1 = (0., 1.) if forward else (1., 0.)
@@ -71,8 +71,9 @@ def flow_matching_loss(net, # the velocity field f(t, x)
     return ((net(t, xt) - (x1 - x0)) ** 2).sum(1).mean()
 
 @patch
+@renamed(sample_p='source', sample_q='target')
 def fit_init(self: OTFlow,
-             sample_p, sample_q, # samplers or tensors of P and Q
+             source, target, # samplers or tensors of P and Q
              n_iters: int = 2000, # AdamW steps (with coupling='ot', fewer can be better on multimodal data: longer runs fit the minibatch pairing's bias)
              batch_size: int = 512, # pairs per step (exact minibatch OT costs O(n³) per batch on the host: 10 ms at 256, 55 ms at 512)
              lr: float = 2e-3, # learning rate (cosine decay)
@@ -84,19 +85,21 @@ def fit_init(self: OTFlow,
     "Flow matching with a linear interpolant: a flow that already joins P and Q; returns self."
     if coupling not in COUPLINGS: raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
     rel_eps = check_positive(rel_eps, 'rel_eps')
-    P, Q, g = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed)
+    P, Q, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
     dev, dt = self.device, self.dtype
     def step():
         x0, x1 = P(batch_size, generator=g), Q(batch_size, generator=g)
         t = rand(batch_size, 1, generator=g, device=dev, dtype=dt)
         return flow_matching_loss(self.net, x0, couple(x0, x1, coupling, rel_eps, g), t)
     train(step, self.net, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: init', history=self.log('init'))
+    self.mark_fitted('flow')
     return self
 
 # %% ../nbs/14_otflow.ipynb #0d79e0fe
 @patch
+@renamed(sample_p='source')
 def reflow(self: OTFlow,
-           sample_p, # sampler or tensor of P
+           source, # sampler or tensor of P
            n_iters: int = 500, # AdamW steps
            n_pairs: int = 8192, # pairs (x, T(x)), pushed once through the current flow
            batch_size: int = 512, # pairs per step
@@ -106,7 +109,7 @@ def reflow(self: OTFlow,
           ):
     "Flow matching on the flow's own pairs (x, T(x)): straight paths, the same map (if it is nearly optimal); returns self."
     n_iters, n_pairs, batch_size = check_int(n_iters, 'n_iters', 0), check_int(n_pairs, 'n_pairs'), check_int(batch_size, 'batch_size')
-    P, g, dev, dt = self.sampler(sample_p, 'sample_p'), self.generator(seed), self.device, self.dtype
+    P, g, dev, dt = self.sampler(source, 'source'), self.generator(seed), self.device, self.dtype
     with torch.no_grad():
         x0 = P(n_pairs, generator=g)
         x1 = self._flow(x0)                      # the flow is frozen while the pool is made
@@ -141,8 +144,9 @@ def _moments(z):
     return m, torch.linalg.inv(C + 1e-6 * C.diagonal().mean() * torch.eye(len(C), device=z.device, dtype=z.dtype))
 
 @patch
+@renamed(sample_p='source', sample_q='target')
 def refine(self: OTFlow,
-           sample_p, sample_q, # samplers or tensors of P and Q
+           source, target, # samplers or tensors of P and Q
            n_rounds: int = 5, # rounds at most, each a block of steps in both directions
            flow_iters: int = 20, # flow steps per direction and round
            clf_iters: int = 100, # classifier steps before each block of flow steps
@@ -164,7 +168,7 @@ def refine(self: OTFlow,
     tol = check_positive(tol, 'tol', allow_zero=True)
     grid = self.n_time_steps if n_time_steps is None else check_int(n_time_steps, 'n_time_steps')
     if n_check == 1: raise ValueError("n_check must be 0 (no checks) or at least 2 points")
-    P, Q, g, dev = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed), self.device
+    P, Q, g, dev = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed), self.device
     gaps, arrivals = self.log('gap'), self.log('arrival')
     if n_check:                                  # the checks are read on the host once per round, never inside a step
         x_check, y_check = P(n_check, generator=g), Q(n_check, generator=g)
@@ -223,8 +227,9 @@ def _interval_logits(r, # the time-score network r(t, x) -> (n, 1)
     return (ts[k] - ts[k - 1]) / 2 * (out[0] + out[1])
 
 @patch
+@renamed(sample_p='source', sample_q='target')
 def fit_ratio(self: OTFlow,
-              sample_p, sample_q, # samplers or tensors of P and Q
+              source, target, # samplers or tensors of P and Q
               n_iters: int = 3000, # AdamW steps
               batch_size: int = 512, # points per class and step
               refresh: int = 50, # steps between new trajectory pools
@@ -233,7 +238,7 @@ def fit_ratio(self: OTFlow,
               progress: bool = True, # show a progress bar
              ):
     "Train the time score r(t, x) on consecutive snapshots of the flow (the last one a sample of Q); returns self."
-    P, Q, g = self.sampler(sample_p, 'sample_p'), self.sampler(sample_q, 'sample_q'), self.generator(seed)
+    P, Q, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
     K, dev = self.n_time_steps, self.device
     ts = torch.linspace(0, 1, K + 1, device=dev, dtype=self.dtype)
     pool, count = None, 0
@@ -249,14 +254,15 @@ def fit_ratio(self: OTFlow,
         x_pos = torch.where((k_pos == K)[:, None], Q(batch_size, generator=g), pool[k_pos.clamp(max=K - 1), i_pos])   # S_k, with S_K = Q
         return K * logistic_loss(_interval_logits(self.time_score, x_pos, k_pos, ts), _interval_logits(self.time_score, x_neg, k_neg, ts))
     train(step, self.time_score, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: time score', history=self.log('ratio'))
-    self.ratio_fitted.fill_(True)
+    self.mark_fitted('time_score')
     return self
 
 # %% ../nbs/14_otflow.ipynb #a38553ef
 @patch
+@renamed(sample_p='source', sample_q='target', init_iters='n_iters')
 def fit(self: OTFlow,
-        sample_p, sample_q, # samplers or tensors of P and Q, shape `(N, d)` each
-        init_iters: int = 2000, # flow-matching steps (`fit_init`)
+        source, target, # samplers or tensors of P and Q, shape `(N, d)` each
+        n_iters: int = 2000, # flow-matching steps (`fit_init`)
         reflow_iters: int = 500, # straightening steps (`reflow`); 0 skips it
         n_rounds: int = 5, # refinement rounds at most (`refine`, which skips them if the initial flow is already optimal); 0: none
         ratio_iters: int = 0, # time-score steps (`fit_ratio`); 0 skips it
@@ -265,10 +271,10 @@ def fit(self: OTFlow,
         progress: bool = True, # show progress bars
        ):
     "Initialise by flow matching, straighten the paths (reflow), refine if the gap says so, and optionally fit the time score; returns self."
-    self.fit_init(sample_p, sample_q, n_iters=init_iters, coupling=coupling, seed=seed, progress=progress)
-    if reflow_iters: self.reflow(sample_p, n_iters=reflow_iters, seed=seed, progress=progress)
-    if n_rounds: self.refine(sample_p, sample_q, n_rounds=n_rounds, seed=seed, progress=progress)
-    if ratio_iters: self.fit_ratio(sample_p, sample_q, n_iters=ratio_iters, seed=seed, progress=progress)
+    self.fit_init(source, target, n_iters=n_iters, coupling=coupling, seed=seed, progress=progress)
+    if reflow_iters: self.reflow(source, n_iters=reflow_iters, seed=seed, progress=progress)
+    if n_rounds: self.refine(source, target, n_rounds=n_rounds, seed=seed, progress=progress)
+    if ratio_iters: self.fit_ratio(source, target, n_iters=ratio_iters, seed=seed, progress=progress)
     return self
 
 @patch
@@ -282,7 +288,7 @@ def log_density_ratio(self: OTFlow,
     "log q(x) - log p(x), shape `(n,)`."
     x = self.check_input(x)
     if method == 'time_score':
-        if not bool(self.ratio_fitted): raise ValueError("the time score is not fitted: call fit_ratio(...) or fit(..., ratio_iters=...) first")
+        self.require_fitted('time_score', 'log_density_ratio', 'fit_ratio(...) or fit(..., ratio_iters=...)')
         K = self.n_time_steps
         ts = torch.linspace(0, 1, K + 1, device=x.device, dtype=x.dtype)
         with torch.no_grad():                   # the trapezoid rule: r at the K + 1 grid times, once each

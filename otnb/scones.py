@@ -8,12 +8,12 @@ import math
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import check_int, check_positive, randn, rand
+from .core import check_int, check_positive, randn, rand, renamed
 from .data import Gaussian
 from .gaussian import gaussian_entropic_plan, gaussian_entropic_conditional
 from .metrics import mean_cov
 from .nets import MLP, TimeMLP
-from .train import Estimator, EMA, train
+from .train import Estimator, train
 
 # %% auto #0
 __all__ = ['sqeuclidean', 'pairwise_cost', 'dual_objective', 'log_compatibility_from', 'gaussian_score', 'langevin', 'SCONES',
@@ -91,9 +91,10 @@ def gaussian_score(mean, # mean m of the target, shape `(d,)`
     return score
 
 # %% ../nbs/12_scones.ipynb #e424cefc
+@renamed(n_iters='n_langevin_steps')
 def langevin(score, # score(y, σ) -> `(n, d)`: ∇ log p at noise level σ (σ = 0 without annealing)
              y, # starting points, shape `(n, d)`
-             n_iters: int = 1000, # total number of steps (split as evenly as possible over the noise levels)
+             n_langevin_steps: int = 1000, # total number of steps (split as evenly as possible over the noise levels)
              step_size: float = 0.01, # a: y ← y + a·M·score + √(2a)·L z (the step of the first level when annealing)
              sigmas=None, # decreasing noise levels σ_1 > ... > σ_L for annealing (None: plain Langevin)
              max_sigma2: float | None = None, # annealing: the step grows as min(σ², max_sigma2) (None: as σ², NCSN)
@@ -102,7 +103,7 @@ def langevin(score, # score(y, σ) -> `(n, d)`: ∇ log p at noise level σ (σ 
              generator=None, # a `torch.Generator` on the device of `y`
             ) -> torch.Tensor:
     "Unadjusted Langevin dynamics, plain or annealed over `sigmas`, optionally preconditioned; returns the final points."
-    n_iters, step_size = check_int(n_iters, 'n_iters'), check_positive(step_size, 'step_size')
+    n_steps, step_size = check_int(n_langevin_steps, 'n_langevin_steps'), check_positive(step_size, 'step_size')
     levels = [0.0] if sigmas is None else [float(s) for s in sigmas]
     if sigmas is not None and (not levels or any(s <= 0 for s in levels) or any(a <= b for a, b in zip(levels, levels[1:]))):
         raise ValueError(f"sigmas must be positive and strictly decreasing, got {levels}")
@@ -110,7 +111,7 @@ def langevin(score, # score(y, σ) -> `(n, d)`: ∇ log p at noise level σ (σ 
         raise ValueError(f"metric must have shape ({y.shape[1]}, {y.shape[1]}), got {tuple(metric.shape)}")
     cap = math.inf if max_sigma2 is None else check_positive(max_sigma2, 'max_sigma2')
     first = min(levels[0] ** 2, cap)
-    steps = [n_iters // len(levels) + (i < n_iters % len(levels)) for i in range(len(levels))]   # n_iters in all
+    steps = [n_steps // len(levels) + (i < n_steps % len(levels)) for i in range(len(levels))]   # n_steps in all
     M = None if metric is None else metric @ metric.mT
     for s, k in zip(levels, steps):
         a = step_size * min(s ** 2, cap) / first if sigmas is not None else step_size
@@ -124,6 +125,7 @@ def langevin(score, # score(y, σ) -> `(n, d)`: ∇ log p at noise level σ (σ 
 # %% ../nbs/12_scones.ipynb #c83d4ef0
 class SCONES(Estimator):
     "Samples of the entropic OT plan y ~ π_ε(·|x): neural dual potentials, a score model of the target, Langevin dynamics."
+    fitted_parts = ('dual', 'score', 'projector')
     def __init__(self, dim: int, # dimension d of the source
                  eps: float, # the regularisation ε (the paper's λ), in the convention of `otnb.gaussian`
                  regularization: str = 'kl', # 'kl' (entropic, Sinkhorn) or 'l2' (χ²)
@@ -133,6 +135,7 @@ class SCONES(Estimator):
                  sigma_max: float | None = None, # largest noise level (default: the largest distance in a target batch)
                  n_sigmas: int = 10, # noise levels for annealed sampling (geometric from sigma_max to sigma_min)
                  smoothing: float = 0.1, # L2: relu(v) ≈ τ softplus(v/τ), τ = smoothing·ε, in the sampler's gradient
+                 net: nn.Module | None = None, # your own score network F(t, y) -> (n, d'), t in [0, 1] from σ_max to σ_min
                  width: int = 128, depth: int = 3, act: str = 'silu', # the four MLPs
                 ):
         eps = check_positive(eps, 'eps')
@@ -147,36 +150,27 @@ class SCONES(Estimator):
             raise ValueError(f"sigma_max must exceed sigma_min = {sigma_min}, got {sigma_max}")
         super().__init__(dim=dim, eps=eps, regularization=regularization, cost=cost if isinstance(cost, str) else 'custom',
                          target_dim=target_dim, sigma_min=sigma_min, sigma_max=sigma_max, n_sigmas=n_sigmas,
-                         smoothing=smoothing, width=width, depth=depth, act=act)
+                         smoothing=smoothing, width=width, depth=depth, act=act, custom_net=net is not None)
         self.dim, self.target_dim, self.eps, self.regularization = dim, target_dim, eps, regularization
         self.sigma_min, self.n_sigmas = check_positive(sigma_min, 'sigma_min'), check_int(n_sigmas, 'n_sigmas', 2)
         self.smoothing = check_positive(smoothing, 'smoothing')
         self.cost = sqeuclidean if isinstance(cost, str) else cost
         self.phi, self.psi = MLP(dim, 1, width, depth, act), MLP(target_dim, 1, width, depth, act)
         self.projector = MLP(dim, target_dim, width, depth, act)
-        self.score_net = TimeMLP(target_dim, target_dim, width, depth, act)
+        self.score_net = net if net is not None else TimeMLP(target_dim, target_dim, width, depth, act)
         self.register_buffer('sigma_max', torch.tensor(math.nan if sigma_max is None else float(sigma_max)))
         self.register_buffer('sigma_data', torch.tensor(1.0))    # the target's RMS scale, set by fit_score (score preconditioning)
         self.register_buffer('target_mean', torch.zeros(target_dim))            # m1, and Σ1 = U diag(λ) Uᵀ: the Gaussian part
         self.register_buffer('target_evals', torch.ones(target_dim))            # of the score, set by fit_score
         self.register_buffer('target_evecs', torch.eye(target_dim))
         self.register_buffer('log_shift', torch.tensor(0.0))      # κ*/ε: log H = v/ε + κ*/ε integrates to one (KL)
-        self.register_buffer('fitted', torch.zeros(3, dtype=torch.bool))     # dual, score, projector
-        self._fitted = [False, False, False]                                  # its copy on the host, read without a sync
-
-    def load_state_dict(self, state_dict, *args, **kwargs):
-        out = super().load_state_dict(state_dict, *args, **kwargs)
-        self._fitted = self.fitted.tolist()
-        return out
 
     @classmethod
     def _kwargs_from_config(cls, config: dict) -> dict:
         if config['cost'] == 'custom': raise ValueError("this SCONES was saved with your own cost: build it again with that cost, then call .load(path)")
         return config
 
-    def _require(self, i: int, verb: str):
-        if not self._fitted[i]:
-            raise ValueError(f"{verb} needs the {['dual', 'score', 'projector'][i]}: call fit(...) or fit_{['dual', 'score', 'projector'][i]}(...) first")
+    def _require(self, part: str, verb: str): self.require_fitted(part, verb, f"fit(...) or fit_{part}(...)")
 
 # %% ../nbs/12_scones.ipynb #76514656
 @patch
@@ -197,7 +191,7 @@ def log_compatibility(self: SCONES,
                       y, # target points, shape `(n, d')`, paired with the rows of `x`
                      ) -> torch.Tensor:
     "log H(x_i, y_i) = log dπ_ε/d(μ⊗ν), shape `(n,)`; -inf outside the support with the L2 regulariser."
-    self._require(0, 'log_compatibility')
+    self._require('dual', 'log_compatibility')
     x, y = self.check_input(x, 'x'), self.check_input(y, 'y', dim=self.target_dim)
     if len(x) != len(y): raise ValueError(f"x and y must have the same number of rows, got {len(x)} and {len(y)}")
     with torch.no_grad():
@@ -222,44 +216,48 @@ def score(self: SCONES,
 
 # %% ../nbs/12_scones.ipynb #0934cd82
 @patch
+@renamed(sample_source='source', sample_target='target')
 def fit_dual(self: SCONES,
-             sample_source, # a sampler or tensor of μ, shape `(N, d)`
-             sample_target, # a sampler or tensor of ν, shape `(M, d')`
+             source, # a sampler or tensor of μ, shape `(N, d)`
+             target, # a sampler or tensor of ν, shape `(M, d')`
              n_iters: int = 3000, # optimisation steps
              batch_size: int = 512, # points of each law per step (the dual runs over all batch_size² pairs)
              lr: float = 1e-3, # AdamW learning rate (cosine decay)
+             ema_decay: float = 0.999, # decay of the weights' EMA, which the fitted network takes at the end
              seed=0, # seed of the batches
              progress: bool = True, # show a progress bar
             ):
     "Fit the dual potentials φ, ψ; records the batch dual values in `history['dual']`; returns self."
-    X = self.sampler(sample_source, 'sample_source')
-    Y = self.sampler(sample_target, 'sample_target', dim=self.target_dim)
+    X = self.sampler(source, 'source')
+    Y = self.sampler(target, 'target', dim=self.target_dim)
     pot = nn.ModuleList([self.phi, self.psi])
-    ema, values = EMA(pot, 0.999), self.log('dual')
+    values = self.log('dual')
     def loss(x, y): return -dual_objective(self.phi(x)[:, 0], self.psi(y)[:, 0], pairwise_cost(self.cost, x, y), self.eps, self.regularization)
     n0 = len(values)
-    train(loss, pot, n_iters, (X, Y), batch_size, lr=lr, ema=ema, seed=seed, progress=progress, desc='SCONES dual', history=values)
+    train(loss, pot, n_iters, (X, Y), batch_size, lr=lr, ema=ema_decay, seed=seed, progress=progress, desc='SCONES dual',
+          history=values)
     values[n0:] = [-v for v in values[n0:]]                       # the dual value, not the loss
-    ema.copy_to(pot)
     if self.regularization == 'kl':
         g = self.generator(seed)
         with torch.no_grad():
             v = self._v_all_pairs(X(2048, generator=g), Y(2048, generator=g))
             self.log_shift.fill_(math.log(v.numel()) - torch.logsumexp(v.reshape(-1) / self.eps, 0).item())
-    self.fitted[0] = True; self._fitted[0] = True
+    self.mark_fitted('dual')
     return self
 
 @patch
+@renamed(sample_target='target')
 def fit_score(self: SCONES,
-              sample_target, # a sampler or tensor of ν, shape `(M, d')`
+              target, # a sampler or tensor of ν, shape `(M, d')`
               n_iters: int = 3000, # optimisation steps
               batch_size: int = 512, # target points per step
               lr: float = 1e-3, # AdamW learning rate (cosine decay)
+              ema_decay: float = 0.999, # decay of the weights' EMA, which the fitted network takes at the end
               seed=0, # seed of the batches and the noise
               progress: bool = True, # show a progress bar
              ):
     "Fit the score model s(y, σ) by denoising score matching, σ log-uniform in [sigma_min, sigma_max]; returns self."
-    Y = self.sampler(sample_target, 'sample_target', dim=self.target_dim)
+    Y = self.sampler(target, 'target', dim=self.target_dim)
     g = self.generator(seed)
     with torch.no_grad():
         y = Y(10000, generator=g)
@@ -275,10 +273,9 @@ def fit_score(self: SCONES,
         sigma = torch.exp(log_hi + (log_lo - log_hi) * u)[:, None]
         z = randn(*y.shape, generator=g, device=y.device, dtype=y.dtype)
         return ((sigma * self.score(y + sigma * z, sigma) + z) ** 2).sum(1).mean()     # σ·s(y + σz, σ) ≈ -z
-    ema = EMA(self.score_net, 0.999)
-    train(loss, self.score_net, n_iters, (Y,), batch_size, lr=lr, ema=ema, seed=g, progress=progress, desc='SCONES score', history=self.log('score'))
-    ema.copy_to(self.score_net)
-    self.fitted[1] = True; self._fitted[1] = True
+    train(loss, self.score_net, n_iters, (Y,), batch_size, lr=lr, ema=ema_decay, seed=g, progress=progress, desc='SCONES score',
+          history=self.log('score'))
+    self.mark_fitted('score')
     return self
 
 @patch(as_prop=True)
@@ -287,46 +284,49 @@ def _sigma_max(self: SCONES) -> float:
     return self.sigma_max.item()
 
 @patch
+@renamed(sample_source='source', sample_target='target')
 def fit_projector(self: SCONES,
-                  sample_source, # a sampler or tensor of μ, shape `(N, d)`
-                  sample_target, # a sampler or tensor of ν, shape `(M, d')`
+                  source, # a sampler or tensor of μ, shape `(N, d)`
+                  target, # a sampler or tensor of ν, shape `(M, d')`
                   n_iters: int = 1800, # optimisation steps
                   batch_size: int = 512, # points of each law per step
                   lr: float = 1e-3, # AdamW learning rate (cosine decay)
+                  ema_decay: float = 0.999, # decay of the weights' EMA, which the fitted network takes at the end
                   seed=0, # seed of the batches
                   progress: bool = True, # show a progress bar
                  ):
     "Fit the barycentric projection T(x) = E[y | x] with the fitted dual's weights; returns self."
-    self._require(0, 'fit_projector')
-    X = self.sampler(sample_source, 'sample_source')
-    Y = self.sampler(sample_target, 'sample_target', dim=self.target_dim)
+    self._require('dual', 'fit_projector')
+    X = self.sampler(source, 'source')
+    Y = self.sampler(target, 'target', dim=self.target_dim)
     def loss(x, y):
         with torch.no_grad():
             w = torch.softmax(log_compatibility_from(self._v_all_pairs(x, y), self.eps, self.regularization), 1)
             w = torch.nan_to_num(w)                  # L2: a row with no y in the support carries no weight
         return (w * pairwise_cost(sqeuclidean, self.projector(x), y)).sum(1).mean()
-    ema = EMA(self.projector, 0.999)
-    train(loss, self.projector, n_iters, (X, Y), batch_size, lr=lr, ema=ema, seed=seed, progress=progress, desc='SCONES projector', history=self.log('projector'))
-    ema.copy_to(self.projector)
-    self.fitted[2] = True; self._fitted[2] = True
+    train(loss, self.projector, n_iters, (X, Y), batch_size, lr=lr, ema=ema_decay, seed=seed, progress=progress, desc='SCONES projector',
+          history=self.log('projector'))
+    self.mark_fitted('projector')
     return self
 
 @patch
+@renamed(sample_source='source', sample_target='target')
 def fit(self: SCONES,
-        sample_source, # a sampler or tensor of μ, shape `(N, d)`
-        sample_target, # a sampler or tensor of ν, shape `(M, d')`
+        source, # a sampler or tensor of μ, shape `(N, d)`
+        target, # a sampler or tensor of ν, shape `(M, d')`
         n_iters: int = 3000, # steps of the dual and of the score model (the projector takes 3/5 of it)
         batch_size: int = 512, # points of each law per step
         lr: float = 1e-3, # AdamW learning rate
+        ema_decay: float = 0.999, # decay of the weights' EMA, which the fitted network takes at the end
         seed=0, # seed of the batches and the noise
         progress: bool = True, # show progress bars
        ):
     "Fit the dual, the score model and the projector; returns self."
     n_iters = check_int(n_iters, 'n_iters')
-    kw = dict(batch_size=batch_size, lr=lr, seed=seed, progress=progress)
-    self.fit_dual(sample_source, sample_target, n_iters, **kw)
-    self.fit_score(sample_target, n_iters, **kw)
-    return self.fit_projector(sample_source, sample_target, max(3 * n_iters // 5, 1), **kw)
+    kw = dict(batch_size=batch_size, lr=lr, ema_decay=ema_decay, seed=seed, progress=progress)
+    self.fit_dual(source, target, n_iters, **kw)
+    self.fit_score(target, n_iters, **kw)
+    return self.fit_projector(source, target, max(3 * n_iters // 5, 1), **kw)
 
 # %% ../nbs/12_scones.ipynb #1c95d1c9
 @patch
@@ -334,7 +334,7 @@ def transport(self: SCONES,
               x, # source points, shape `(n, d)`
              ) -> torch.Tensor:
     "The barycentric projection T(x) ≈ E_π[y | x], shape `(n, d')`."
-    self._require(2, 'transport')
+    self._require('projector', 'transport')
     x = self.check_input(x)
     with torch.no_grad(): return self.projector(x)
 
@@ -359,7 +359,7 @@ def langevin_metric(self: SCONES,
                     sigma: float | None = None, # the noise level of the score (default: as `sample` picks it)
                    ) -> torch.Tensor:
     "L `(d', d')` with L Lᵀ = M ≈ Cov(y|x): the inverse of the average curvature of -log π_ε(y|x), for `sample`."
-    self._require(0, 'langevin_metric')
+    self._require('dual', 'langevin_metric')
     x = self.check_input(x)
     if y is not None: y = self.check_input(y, 'y', dim=self.target_dim)
     if y is not None and len(y) != len(x): raise ValueError(f"y must have one row per row of x ({len(x)}), got {len(y)}")
@@ -385,15 +385,17 @@ def _sampling_score(self: SCONES, score, sigma):
     "The target score `sample` uses and its noise level: `score` at σ_min, or the fitted one at max(σ_min, σ_data/20)."
     if score is not None and not callable(score):
         raise TypeError(f"score must be a callable s(y, sigma) or None, got {type(score).__name__}")
-    if score is None: self._require(1, 'sample without score=...')
+    if score is None: self._require('score', 'sample without score=...')
     if sigma is not None: return (self.score if score is None else score), check_positive(sigma, 'sigma')
     if score is not None: return score, self.sigma_min
     return self.score, max(self.sigma_min, self.sigma_data.item() / 20)
 
 @patch
+@renamed(n_iters='n_langevin_steps')
 def sample(self: SCONES,
            x, # source points, shape `(n, d)`: one draw of y ~ π(·|x) per row
-           n_iters: int = 300, # Langevin steps (in all, over the levels when annealing)
+           reverse: bool = False, # True would draw x given y: SCONES learns y | x only, so it raises (fit one from target to source)
+           n_langevin_steps: int = 300, # Langevin steps (in all, over the levels when annealing)
            step_size: float = 0.01, # a: y ← y + a M ∇log π(y|x) + √(2a) L z (M = I without preconditioning)
            init: str = 'projector', # start at the projection T(x) ('projector') or at N(0, σ_max² I) ('noise')
            annealed: bool | None = None, # anneal over `sigmas` (None: only when init='noise')
@@ -404,8 +406,10 @@ def sample(self: SCONES,
            seed=None, # an int or a generator for the start and the noise
           ) -> torch.Tensor:
     "Draws y ~ π_ε(·|x), one per row of `x`, shape `(n, d')`."
+    if not isinstance(reverse, bool): raise TypeError(f"reverse must be True or False, got {reverse!r}")
+    if reverse: raise NotImplementedError("SCONES models y | x only; to draw x | y, fit SCONES(d', eps).fit(target, source)")
     if init not in ('projector', 'noise'): raise ValueError(f"init must be 'projector' or 'noise', got {init!r}")
-    self._require(0, 'sample')
+    self._require('dual', 'sample')
     s_fn, level = self._sampling_score(score, sigma)
     annealed = (init == 'noise') if annealed is None else bool(annealed)
     precondition = (not annealed) if precondition is None else bool(precondition)
@@ -414,21 +418,21 @@ def sample(self: SCONES,
     x, g = self.check_input(x), self.generator(seed)
     with torch.no_grad():
         if init == 'projector':
-            self._require(2, "init='projector'")
+            self._require('projector', "sample(init='projector')")
             y = self.projector(x)
         else:
             if math.isnan(self._sigma_max): raise ValueError("init='noise' needs sigma_max: pass it to SCONES(...) or call fit_score first")
             y = self._sigma_max * randn(len(x), self.target_dim, generator=g, device=x.device, dtype=x.dtype)
     metric = self._metric(x, y, s_fn, level) if precondition else None
     sig = self.sigmas.tolist() if annealed else [level]          # one level: plain Langevin at σ = level
-    return langevin(self._cond_score(x, s_fn), y, n_iters, step_size, sig, max_sigma2=self.eps / 2, denoise=denoise,
+    return langevin(self._cond_score(x, s_fn), y, n_langevin_steps, step_size, sig, max_sigma2=self.eps / 2, denoise=denoise,
                     metric=metric, generator=g).detach()
 
 # %% ../nbs/12_scones.ipynb #7e90e012
 def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1, S1) (squared cost, KL)
                            x, # the source points given to `model.sample`, shape `(n, d)`
                            m0, S0, m1, S1, # the two Gaussians
-                           n_iters: int, step_size: float, seed, # as given to `model.sample` (plain Langevin from the projector)
+                           n_langevin_steps: int, step_size: float, seed, # as given to `model.sample` (plain Langevin from the projector)
                            score=None, # the score given to `model.sample` (it sets the chain's metric)
                            precondition: bool = True, # as given to `model.sample`
                           ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -440,8 +444,8 @@ def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1
     prec, mc, y0 = torch.linalg.inv(Sc), x @ K.T + c, model.transport(x)
     L = model.langevin_metric(x, score=score) if precondition else None
     M = torch.eye(len(c), dtype=x.dtype, device=x.device) if L is None else L @ L.mT
-    y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_iters, step_size, metric=L, generator=model.generator(seed))
-    Mk = torch.linalg.matrix_power(torch.eye(len(c), dtype=x.dtype, device=x.device) - step_size * prec @ M, n_iters)
+    y = langevin(lambda y, s: -(y - mc) @ prec, y0, n_langevin_steps, step_size, metric=L, generator=model.generator(seed))
+    Mk = torch.linalg.matrix_power(torch.eye(len(c), dtype=x.dtype, device=x.device) - step_size * prec @ M, n_langevin_steps)
     return y, mc + (y0 - mc) @ Mk                              # rows: r_k = r_0 (I - a Σ⁻¹ M)^k, r = ȳ - Kx - c
 
 def control_cross_error(x, # source points, shape `(n, d)`

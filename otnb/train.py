@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #4512614d
 from __future__ import annotations
-import math, pickle
+import copy, math, pickle
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -20,7 +20,7 @@ __all__ = ['snapshot', 'EMA', 'lr_factor', 'train', 'save_checkpoint', 'read_che
 def snapshot(module: nn.Module, # the module whose state is copied
             ) -> dict:
     "A detached copy of `module.state_dict()`, on the module's device: restore it with `module.load_state_dict`."
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return {k: v.detach().clone() if torch.is_tensor(v) else copy.deepcopy(v) for k, v in module.state_dict().items()}
 
 class EMA:
     "Exponential moving average of a module's floating-point parameters and buffers, with a warm-up of the decay."
@@ -91,7 +91,7 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
           final_lr: float = 0.01, # final learning rate as a fraction of `lr`
           weight_decay: float = 0.0, # AdamW's decoupled weight decay
           grad_clip: float | None = 1.0, # clip the gradient norm to this value (None: no clipping)
-          ema: EMA | None = None, # an EMA to update after each step
+          ema: EMA | float | None = None, # an EMA to update after each step, or a decay: keep one, load it into the module at the end
           optimizer: torch.optim.Optimizer | None = None, # use this optimiser instead of a new AdamW
           seed=None, # an int or a `torch.Generator` for the batches
           progress: bool = True, # show a progress bar with the running loss
@@ -109,6 +109,10 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
     sizes = [check_int(b, 'batch_size') for b in sizes]
     module = params if isinstance(params, nn.Module) else None
     if ema is not None and module is None: raise ValueError("ema needs params to be an nn.Module")
+    if ema is not None and not isinstance(ema, EMA) and not 0 <= ema < 1:
+        raise ValueError(f"ema_decay must be in [0, 1), got {ema}")
+    final_ema = EMA(module, ema) if ema is not None and not isinstance(ema, EMA) else None    # a decay: ours to load
+    ema = final_ema or ema
     plist = list(params.parameters()) if module is not None else list(params)
     if optimizer is None:
         if not plist: raise ValueError("params must contain at least one parameter")
@@ -148,6 +152,7 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
             if ema is not None: ema.update(module)
             if (step + 1) % log_every == 0: read(step + 1)
         if buf is not None: read(n_iters)
+        if final_ema is not None: final_ema.copy_to(module)
     finally:
         bar.close()
         for g, b in zip(optimizer.param_groups, base): g['lr'] = b
@@ -201,6 +206,32 @@ class Estimator(nn.Module):
         _check_plain(config, 'config')
         self.config = config
         self.history = {}
+        self._fitted: dict[str, int] = {}       # part -> times fitted; plain data on the host, read without a sync
+
+    fitted_parts: tuple = ('model',)            # the parts `fit` trains; a subclass names its own
+
+    def mark_fitted(self, part: str):
+        "Record one more fit of `part` (a name from `fitted_parts`, or an optional extra such as a time score)."
+        self._fitted[part] = self._fitted.get(part, 0) + 1
+
+    def n_fitted(self, part: str) -> int:
+        "How many times `part` has been fitted (0: never)."
+        return self._fitted.get(part, 0)
+
+    def is_fitted(self, part: str | None = None) -> bool:
+        "Whether `part` is fitted; without a part, whether every one of `fitted_parts` is."
+        return all(self.n_fitted(p) > 0 for p in ((part,) if part else self.fitted_parts))
+
+    def require_fitted(self, part: str | None = None, # the part a verb needs (default: all of `fitted_parts`)
+                       verb: str = 'this verb', # the verb's name, for the message
+                       how: str = 'fit(...)', # the call that fits it
+                      ):
+        "Raise a `ValueError` naming the missing part and the call that fits it, unless it is fitted."
+        if not self.is_fitted(part):
+            raise ValueError(f"{type(self).__name__}.{verb} needs the {part or 'model'} fitted: call {how} first")
+
+    def get_extra_state(self) -> dict: return {'fitted': dict(self._fitted)}     # saved in `state_dict`
+    def set_extra_state(self, state: dict): self._fitted = dict(state['fitted'])
 
     @property
     def device(self) -> torch.device: return device_of(self)
@@ -237,7 +268,8 @@ class Estimator(nn.Module):
         "Load weights and history saved by `save` into this estimator; returns self."
         st = read_checkpoint(path)
         _check_saved_class(type(self), st, path)
-        self.load_state_dict(st['model']); self.history = st['history']
+        self.load_state_dict(st['model'])
+        self.history = st['history']
         return self
 
     @classmethod
@@ -246,9 +278,11 @@ class Estimator(nn.Module):
         st = read_checkpoint(path, map_location or 'cpu')
         _check_saved_class(cls, st, path)
         if st['config'].get('custom_net'):
-            raise ValueError(f"checkpoint {path} was saved from a {cls.__name__} with your own net: build it again with that net, then call .load(path)")
+            raise ValueError(f"checkpoint {path} was saved from a {cls.__name__} with your own net: "
+                             "build it again with that net, then call .load(path)")
         est = cls(**cls._kwargs_from_config({k: v for k, v in st['config'].items() if k != 'custom_net'}))
-        est.load_state_dict(st['model']); est.history = st['history']
+        est.load_state_dict(st['model'])
+        est.history = st['history']
         return est
 
     @classmethod

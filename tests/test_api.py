@@ -7,7 +7,7 @@ from otnb._modidx import d as modidx
 
 MODULES = [core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones, alignment]
 # names the conventions replaced: optimisation iterations are n_iters, time grids n_time_steps, batches batch_size
-RETIRED = {'n_steps': 'n_iters or n_time_steps', 'batch': 'batch_size', 'n_t': 'n_time_steps', 'init_steps': 'init_iters',
+RETIRED = {'n_steps': 'n_iters or n_time_steps', 'batch': 'batch_size', 'n_t': 'n_time_steps', 'init_steps': 'n_iters',
            'ratio_steps': 'ratio_iters', 'flow_steps': 'flow_iters', 'clf_steps': 'clf_iters', 'generator_seed': 'seed'}
 RETIRED_VERBS = {'sample_sde': 'sample', 'path_cost': 'transport_cost'}
 
@@ -70,3 +70,63 @@ def test_fastcore_is_a_runtime_requirement():
     cfg = ConfigParser(); cfg.read(Path(otnb.__file__).parents[1] / 'settings.ini')
     req = cfg['DEFAULT']['requirements'].split()
     assert any(r.startswith('fastcore') for r in req) and not any(r.startswith('scipy') for r in req)
+
+# --- the API table of 00_core (`core.API_ROLES`, `core.RETIRED`), checked against every estimator's verbs ---
+ESTIMATORS = {c.__name__: c for c in (dsb.DSB, scones.SCONES, otflow.OTFlow, interpolants.MultimarginalInterpolant,
+                                      alignment.IterativeAlignmentFlow)}
+SAMPLING_VERBS = ('sample', 'generate', 'transport', 'inverse', 'transform', 'translate', 'transport_cost',
+                  'log_density_ratio', 'langevin_metric')
+
+def estimator_verbs():
+    for cname, cls in ESTIMATORS.items():
+        yield f'{cname}.__init__', cls.__init__
+        for name, fn in inspect.getmembers(cls, inspect.isfunction):
+            if not name.startswith('_') and fn.__module__.startswith('otnb'): yield f'{cname}.{name}', fn
+
+def resolve(qualname):
+    cname, verb = qualname.split('.')
+    return getattr(ESTIMATORS[cname], verb)
+
+@pytest.mark.parametrize('name, meaning, verbs', core.API_ROLES, ids=[r[0] for r in core.API_ROLES])
+def test_every_verb_in_the_table_takes_its_name(name, meaning, verbs):
+    missing = [v for v in verbs if name not in inspect.signature(resolve(v)).parameters]
+    assert not missing, f"the API table says {missing} take {name!r}"
+
+@pytest.mark.parametrize('qualname, fn', list(estimator_verbs()), ids=lambda v: v if isinstance(v, str) else '')
+def test_no_verb_takes_a_retired_name(qualname, fn):
+    params = inspect.signature(fn).parameters
+    bad = {p: core.RETIRED[p] for p in params if p in core.RETIRED}
+    assert not bad, f"{qualname} takes {sorted(bad)}: the table says {bad}"
+    if qualname.split('.')[1] in SAMPLING_VERBS: assert 'n_iters' not in params, f"{qualname}: a sampler's steps are not n_iters"
+
+def test_the_roles_are_named_once():
+    names = [r[0] for r in core.API_ROLES]
+    assert len(names) == len(set(names)) and not set(names) & set(core.RETIRED)
+
+def tiny_estimators():
+    yield dsb.DSB(2, n_time_steps=2, width=8, depth=1)
+    yield scones.SCONES(2, eps=1.0, width=8, depth=1)
+    yield otflow.OTFlow(2, n_time_steps=2, width=8, depth=1)
+    yield interpolants.MultimarginalInterpolant(2, 2, width=8, depth=1)
+    yield alignment.IterativeAlignmentFlow(2)
+
+@pytest.mark.parametrize('est', list(tiny_estimators()), ids=lambda e: type(e).__name__)
+def test_retired_names_fail_loudly_and_name_their_replacement(est):
+    checked = 0
+    for qualname, fn in estimator_verbs():
+        cls, verb = qualname.split('.')
+        if cls != type(est).__name__ or not hasattr(fn, 'retired'): continue
+        for old, new in fn.retired.items():
+            with pytest.raises(TypeError, match=f"{cls}.{verb}\\(\\) no longer takes '{old}': it is now '{new}'"):
+                getattr(est, verb)(**{old: None})
+            checked += 1
+    assert checked, f"{type(est).__name__} has no renamed verb"
+
+@pytest.mark.parametrize('est', list(tiny_estimators()), ids=lambda e: type(e).__name__)
+def test_fitted_state_lives_on_the_host_and_travels_with_the_weights(est, tmp_path):
+    assert not est.is_fitted() and all(est.n_fitted(p) == 0 for p in est.fitted_parts)
+    for p in est.fitted_parts: est.mark_fitted(p)
+    assert est.is_fitted() and isinstance(est._fitted, dict)
+    est.save(tmp_path / 'e.pt')
+    again = type(est).from_checkpoint(tmp_path / 'e.pt')
+    assert again.is_fitted() and again._fitted == est._fitted

@@ -55,9 +55,9 @@ def test_distributions():
     with pytest.raises(ValueError, match='cond must be >= 1'): random_spd(3, cond=0.5)
 
 def test_samplers():
-    with pytest.raises(ValueError, match='sample_p must contain at least 1'): as_sampler(torch.zeros(0, 2), 'sample_p')
-    with pytest.raises(ValueError, match='sample_p contains NaN'): as_sampler(nan_x, 'sample_p')
-    with pytest.raises(TypeError, match='sample_p must be a callable'): as_sampler(3, 'sample_p')
+    with pytest.raises(ValueError, match='source must contain at least 1'): as_sampler(torch.zeros(0, 2), 'source')
+    with pytest.raises(ValueError, match='source contains NaN'): as_sampler(nan_x, 'source')
+    with pytest.raises(TypeError, match='source must be a callable'): as_sampler(3, 'source')
     with pytest.raises(ValueError, match=r'must return a tensor of shape \(4, d\)'): as_sampler(lambda n: torch.zeros(n + 1, 2))(4)
 
 def test_nets_and_integrators():

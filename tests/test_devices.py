@@ -15,6 +15,7 @@ from otnb.core import make_generator, device_of, device_check, DeviceMismatchErr
 from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair, moons, eight_gaussians
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
 from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, couple, sinkhorn_pairing
+from otnb.metrics import mean_cov, coupling_errors, sinkhorn_conditional
 from otnb.integrate import odeint, sdeint, odeint_logdet
 from otnb.nets import TimeMLP, SimplexMLP
 from otnb.train import train, EMA
@@ -58,6 +59,15 @@ def test_metrics_on_device(device):
     assert couple(x[:30], y, 'sinkhorn', generator=make_generator(0, device)).device.type == device.type
     assert sinkhorn_pairing(x, y, generator=make_generator(0, device)).device.type == device.type
     assert categorical(x.abs(), make_generator(0, device)).device.type == device.type
+    mean, spread = sinkhorn_conditional(x[:3], x, y, 1.0)
+    assert mean.device.type == spread.device.type == device.type and mean.shape == (3, 2) and spread.shape == (3,)
+
+def test_coupling_scores_under_the_device_check():
+    x, y = torch.randn(40, 2), torch.randn(30, 2) + 1                  # "on the device": made before the check
+    m, S = mean_cov(torch.cat([x[:30], y], 1))
+    with device_check():
+        sinkhorn_conditional(x[:3], x, y, 1.0)
+        coupling_errors(m, S, m, S, 2)
 
 def test_categorical_under_the_device_check():
     w = torch.rand(16, 5)                                              # "on the device": made before the check
@@ -92,7 +102,7 @@ def test_estimators_on_device(device, tmp_path):
     x = torch.randn(8, 2, device=device)
     for y in (mi.transport(x, (0, 2)), mi.inverse(x, (0, 2)), mi.sample(x, (0, 1), n_time_steps=4, seed=0), mi.transport_cost(x, (1, 2))):
         assert y.device.type == device.type
-    f = OTFlow(2, width=16, depth=1, n_time_steps=4).to(device).fit(moons, eight_gaussians, init_iters=3, n_rounds=1, ratio_iters=2, progress=False)
+    f = OTFlow(2, width=16, depth=1, n_time_steps=4).to(device).fit(moons, eight_gaussians, n_iters=3, n_rounds=1, ratio_iters=2, progress=False)
     for y in (f.transport(x), f.inverse(x), f.transport_cost(x), f.log_density_ratio(x)):
         assert y.device.type == device.type
     f.save(tmp_path / 'f.pt')
@@ -133,7 +143,7 @@ def _verbs_otflow(tmp_path, coupling):
     f = OTFlow(2, width=16, depth=1, n_time_steps=4)
     p, q, x = moons(64), eight_gaussians(64), torch.randn(8, 2)
     log_n = lambda z: -(z ** 2).sum(1) / 2
-    yield 'fit', lambda: f.fit(p, q, init_iters=3, reflow_iters=2, n_rounds=1, ratio_iters=2, coupling=coupling, progress=False)
+    yield 'fit', lambda: f.fit(p, q, n_iters=3, reflow_iters=2, n_rounds=1, ratio_iters=2, coupling=coupling, progress=False)
     yield 'fit_init', lambda: f.fit_init(p, q, n_iters=3, coupling=coupling, progress=False)
     yield 'fit_init, Sinkhorn pairs', lambda: f.fit_init(p, q, n_iters=3, coupling='sinkhorn', batch_size=16, progress=False)
     yield 'reflow', lambda: f.reflow(p, n_iters=3, n_pairs=32, batch_size=16, progress=False)
@@ -158,8 +168,8 @@ def _verbs_dsb(tmp_path, coupling):
     fit = dict(n_ipf=1, n_iters=3, batch_size=8, n_cache=16, refresh=2, n_eval=8, progress=False)
     yield 'fit', lambda: m.fit(p0, None if coupling == 'ot' else p1, **fit)
     yield 'fit, continued', lambda: m.fit(p0, None if coupling == 'ot' else p1, **fit)
-    yield 'sample forward', lambda: m.sample(x, 'forward', return_path=True, seed=0)
-    yield 'sample backward', lambda: m.sample(x, 'backward', last_noise=False)
+    yield 'sample forward', lambda: m.sample(x, return_path=True, seed=0)
+    yield 'sample backward', lambda: m.sample(x, reverse=True, last_noise=False)
     if coupling == 'ot': yield 'generate', lambda: m.generate(5, seed=0)
     yield 'save', lambda: m.save(tmp_path / 'd.pt')
     yield 'load', lambda: m.load(tmp_path / 'd.pt')
@@ -175,19 +185,19 @@ def _verbs_scones(tmp_path, coupling):
     yield 'fit_score', lambda: m.fit_score(q, **fit)
     yield 'fit_projector', lambda: m.fit_projector(p, q, **fit)
     yield 'transport', lambda: m.transport(x)
-    yield 'sample', lambda: m.sample(x, n_iters=4, seed=0)
-    yield 'sample, exact score', lambda: m.sample(x, n_iters=4, score=exact)
-    yield 'sample, not preconditioned', lambda: m.sample(x, n_iters=4, precondition=False, seed=0)
+    yield 'sample', lambda: m.sample(x, n_langevin_steps=4, seed=0)
+    yield 'sample, exact score', lambda: m.sample(x, n_langevin_steps=4, score=exact)
+    yield 'sample, not preconditioned', lambda: m.sample(x, n_langevin_steps=4, precondition=False, seed=0)
     yield 'langevin_metric', lambda: m.langevin_metric(x, score=exact)
-    yield 'sample from noise, annealed, denoised', lambda: m.sample(x, n_iters=20, init='noise', denoise=True, seed=0)
+    yield 'sample from noise, annealed, denoised', lambda: m.sample(x, n_langevin_steps=20, init='noise', denoise=True, seed=0)
     yield 'log_compatibility', lambda: m.log_compatibility(x, x)
     yield 'score', lambda: m.score(x, 0.1)
     g2 = (torch.zeros(2), torch.eye(2), torch.ones(2), torch.eye(2))
     if coupling != 'ot':                                      # the control chain exists for the KL coupling only
-        yield 'gaussian_control_chain, control_cross_error', lambda: control_cross_error(x, m.sample(x, n_iters=3, seed=1), gaussian_control_chain(m, x, *g2, 3, 0.01, seed=1), *g2, 1.0)
+        yield 'gaussian_control_chain, control_cross_error', lambda: control_cross_error(x, m.sample(x, n_langevin_steps=3, seed=1), gaussian_control_chain(m, x, *g2, 3, 0.01, seed=1), *g2, 1.0)
     yield 'save', lambda: m.save(tmp_path / 's.pt')
     yield 'load', lambda: m.load(tmp_path / 's.pt')
-    yield 'from_checkpoint, moved', lambda: SCONES.from_checkpoint(tmp_path / 's.pt').to(x.device).sample(x, n_iters=2)
+    yield 'from_checkpoint, moved', lambda: SCONES.from_checkpoint(tmp_path / 's.pt').to(x.device).sample(x, n_langevin_steps=2)
 
 def _verbs_alignment(tmp_path, coupling):
     m = IterativeAlignmentFlow(2, 1, maps='gaussian' if coupling == 'ot' else 'quantile', n_iters=30)
@@ -260,7 +270,7 @@ def test_scones_langevin_makes_no_sync_per_step():
     m = SCONES(2, eps=1.0, width=16, depth=1).fit(moons(64), eight_gaussians(64), n_iters=2, batch_size=16, progress=False)
     x = torch.randn(8, 2)
     for kw in (dict(), dict(init='noise', denoise=True)):
-        assert _syncs(lambda: m.sample(x, n_iters=20, **kw)) == _syncs(lambda: m.sample(x, n_iters=60, **kw))
+        assert _syncs(lambda: m.sample(x, n_langevin_steps=20, **kw)) == _syncs(lambda: m.sample(x, n_langevin_steps=60, **kw))
 
 def test_alignment_makes_no_sync_per_iteration_or_layer():
     xs = [moons(40), eight_gaussians(50), moons(30) + 1]
@@ -281,7 +291,7 @@ def test_solves_make_no_sync_per_time_step():
     for k in (4, 16):                                              # a DSB chain of k steps, both ways
         d = DSB(2, n_time_steps=k, width=16, depth=1).fit(moons(32), eight_gaussians(32), n_ipf=1, n_iters=1, batch_size=4,
                                                          n_cache=8, n_eval=4, progress=False)
-        assert _syncs(lambda: (d.sample(x), d.sample(x, 'backward'))) == ['__bool__'] * 2     # the input's NaN check, once a call
+        assert _syncs(lambda: (d.sample(x), d.sample(x, reverse=True))) == ['__bool__'] * 2     # the input's NaN check, once a call
 
 def test_samplers_draw_on_the_device_without_syncs():
     # checkerboard once moved its cells to the host at every draw, RidgeMap moved its parameters and checked for NaNs

@@ -19,8 +19,8 @@ def test_bad_input():
     with pytest.raises(TypeError, match='prior must be a Gaussian'): DSB(2, reference='ou', prior=torch.zeros(2))
     with pytest.raises(ValueError, match='prior must have dimension 2'): DSB(2, reference='ou', prior=Gaussian.standard(3))
     m = small()
-    with pytest.raises(ValueError, match='sample_p0 must produce dimension 2, got 3'): m.fit(torch.zeros(10, 3), moons, **FIT)
-    with pytest.raises(ValueError, match=r'sample_p1 contains NaN'): m.fit(moons, torch.full((4, 2), float('nan')), **FIT)
+    with pytest.raises(ValueError, match='source must produce dimension 2, got 3'): m.fit(torch.zeros(10, 3), moons, **FIT)
+    with pytest.raises(ValueError, match=r'target contains NaN'): m.fit(moons, torch.full((4, 2), float('nan')), **FIT)
     with pytest.raises(ValueError, match='n_ipf must be >= 1'): m.fit(moons, moons, n_ipf=0)
     with pytest.raises(ValueError, match='x contains NaN'): m.sample(torch.tensor([[0., float('nan')]]))
     with pytest.raises(ValueError, match='m1 must have length 2'): gaussian_dsb_oracle(torch.zeros(2), torch.eye(2), torch.zeros(3), torch.eye(3), torch.ones(3), 1)
@@ -54,24 +54,24 @@ def test_save_load(tmp_path):
     m.save(tmp_path / 'd.pt')
     m2 = DSB.from_checkpoint(tmp_path / 'd.pt')
     x = torch.randn(6, 2)
-    for direction in ('forward', 'backward'):
-        assert torch.equal(m.sample(x, direction, seed=1), m2.sample(x, direction, seed=1))
+    for reverse in (False, True):
+        assert torch.equal(m.sample(x, reverse=reverse, seed=1), m2.sample(x, reverse=reverse, seed=1))
     assert torch.equal(m.generate(5, seed=2), m2.generate(5, seed=2)) and m2.history == m.history and m2.prior_var == 2.0
     m3 = small(reference='ou', prior=Gaussian(torch.ones(2), 2 * torch.eye(2))).load(tmp_path / 'd.pt')
-    assert torch.equal(m3.sample(x, 'backward', seed=1), m.sample(x, 'backward', seed=1))
+    assert torch.equal(m3.sample(x, reverse=True, seed=1), m.sample(x, reverse=True, seed=1))
 
 def test_inputs_as_users_hold_them():
     m = small().fit(moons(64).numpy().astype(np.float64), eight_gaussians(64).double(), **FIT)
     x = torch.randn(5, 2)
     for given in (x.double(), x.numpy(), x.tolist()):
-        for direction in ('forward', 'backward'):
-            y = m.sample(given, direction, seed=0)
+        for reverse in (False, True):
+            y = m.sample(given, reverse=reverse, seed=0)
             assert y.dtype == torch.float32 and y.device == m.device
-            torch.testing.assert_close(y, m.sample(x, direction, seed=0))
+            torch.testing.assert_close(y, m.sample(x, reverse=reverse, seed=0))
     assert m.double().sample(x, seed=0).dtype == torch.float64
 
 @pytest.mark.parametrize('parametrization', ['mean', 'increment'])
 def test_both_parametrizations_and_cold_starts_fit(parametrization):
     m = small(parametrization=parametrization, schedule='symmetric')
     m.fit(moons, eight_gaussians, warm_start=False, **FIT)
-    assert torch.isfinite(m.sample(torch.randn(4, 2), 'backward', last_noise=False)).all()
+    assert torch.isfinite(m.sample(torch.randn(4, 2), reverse=True, last_noise=False)).all()

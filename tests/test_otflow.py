@@ -17,12 +17,12 @@ def test_bad_input():
     with pytest.raises(ValueError, match='y contains NaN'): f.inverse(torch.tensor([[0., float('nan')]]))
     with pytest.raises(ValueError, match="coupling must be one of"): f.fit_init(moons, checkerboard, n_iters=1, coupling='entropic')
     with pytest.raises(ValueError, match='n_pairs must be'): f.reflow(moons, n_pairs=0)
-    with pytest.raises(ValueError, match='sample_p must produce dimension 2, got 3'): f.reflow(torch.zeros(10, 3))
+    with pytest.raises(ValueError, match='source must produce dimension 2, got 3'): f.reflow(torch.zeros(10, 3))
     with pytest.raises(ValueError, match="rel_eps must be > 0"): f.fit_init(moons, checkerboard, n_iters=1, coupling='sinkhorn', rel_eps=-1.)
-    with pytest.raises(ValueError, match='sample_q must produce dimension 2, got 3'): f.fit_init(moons, torch.zeros(10, 3), n_iters=1, progress=False)
-    with pytest.raises(ValueError, match='sample_q must produce dimension 2, got 3'): f.fit_init(moons, lambda n: torch.zeros(n, 3), n_iters=1, progress=False)
-    with pytest.raises(ValueError, match='sample_p must contain at least 1'): f.fit_init(torch.zeros(0, 2), moons, n_iters=1, progress=False)
-    with pytest.raises(ValueError, match='the time score is not fitted'): f.log_density_ratio(torch.zeros(3, 2))
+    with pytest.raises(ValueError, match='target must produce dimension 2, got 3'): f.fit_init(moons, torch.zeros(10, 3), n_iters=1, progress=False)
+    with pytest.raises(ValueError, match='target must produce dimension 2, got 3'): f.fit_init(moons, lambda n: torch.zeros(n, 3), n_iters=1, progress=False)
+    with pytest.raises(ValueError, match='source must contain at least 1'): f.fit_init(torch.zeros(0, 2), moons, n_iters=1, progress=False)
+    with pytest.raises(ValueError, match='OTFlow.log_density_ratio needs the time_score fitted'): f.log_density_ratio(torch.zeros(3, 2))
     with pytest.raises(ValueError, match="method must be 'time_score' or 'divergence'"): f.log_density_ratio(torch.zeros(3, 2), method='kde')
     with pytest.raises(ValueError, match='exactly one of log_p and log_q'): f.log_density_ratio(torch.zeros(3, 2), method='divergence')
     with pytest.raises(ValueError, match='n_rounds must be'): f.refine(moons, checkerboard, n_rounds=-1)
@@ -36,7 +36,7 @@ def test_bad_input():
 
 def test_all_stages_record_history():
     f = small()
-    f.fit(moons(64), checkerboard(64), init_iters=3, n_rounds=0, ratio_iters=2, progress=False)
+    f.fit(moons(64), checkerboard(64), n_iters=3, n_rounds=0, ratio_iters=2, progress=False)
     f.refine(moons(64), checkerboard(64), n_rounds=1, n_check=0, progress=False)    # every round runs: no gap is read
     for key, n in (('init', 3), ('classifier_p', 100 + 500), ('refine_p', 20), ('classifier_q', 100 + 500), ('refine_q', 20), ('ratio', 2)):
         assert len(f.history[key]) == n, key
@@ -45,11 +45,11 @@ def test_all_stages_record_history():
 def test_same_seed_same_fit():
     def run():
         torch.manual_seed(0)
-        return small().fit(moons, checkerboard, init_iters=4, n_rounds=1, progress=False, seed=2).history
+        return small().fit(moons, checkerboard, n_iters=4, n_rounds=1, progress=False, seed=2).history
     assert run() == run()
 
 def test_save_load(tmp_path):
-    f = small().fit(moons, checkerboard, init_iters=3, n_rounds=0, ratio_iters=2, progress=False)
+    f = small().fit(moons, checkerboard, n_iters=3, n_rounds=0, ratio_iters=2, progress=False)
     f.save(tmp_path / 'f.pt')
     g = OTFlow.from_checkpoint(tmp_path / 'f.pt')
     x = torch.randn(5, 2)
@@ -60,7 +60,7 @@ def test_save_load(tmp_path):
     with pytest.raises(ValueError, match='with your own net'): OTFlow.from_checkpoint(tmp_path / 'own.pt')
 
 def test_inputs_as_users_hold_them():
-    f = small().fit(moons, checkerboard, init_iters=3, n_rounds=0, ratio_iters=2, progress=False)
+    f = small().fit(moons, checkerboard, n_iters=3, n_rounds=0, ratio_iters=2, progress=False)
     x = torch.randn(6, 2)
     log_n = lambda z: -(z ** 2).sum(1) / 2
     for given in (x.double(), x.numpy().astype(np.float64), x.numpy(), x.tolist()):

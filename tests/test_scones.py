@@ -20,13 +20,13 @@ def test_bad_input():
     with pytest.raises(ValueError, match='sample needs the dual'): m.sample(torch.zeros(2, 2), score=lambda y, s: -y)
     with pytest.raises(ValueError, match='transport needs the projector'): m.transport(torch.zeros(2, 2))
     with pytest.raises(ValueError, match='fit_projector needs the dual'): m.fit_projector(moons, moons, **FIT)
-    with pytest.raises(ValueError, match='sample_target must produce dimension 2, got 3'): m.fit_dual(moons, torch.zeros(10, 3), **FIT)
-    with pytest.raises(ValueError, match='sample_source contains NaN'): m.fit_dual(torch.full((4, 2), math.nan), moons, **FIT)
+    with pytest.raises(ValueError, match='target must produce dimension 2, got 3'): m.fit_dual(moons, torch.zeros(10, 3), **FIT)
+    with pytest.raises(ValueError, match='source contains NaN'): m.fit_dual(torch.full((4, 2), math.nan), moons, **FIT)
     m.fit(moons, moons, **FIT)
     with pytest.raises(ValueError, match=r'x must have dimension d=2'): m.sample(torch.zeros(3, 3))
     with pytest.raises(ValueError, match='x contains NaN'): m.transport(torch.tensor([[0., math.nan]]))
     with pytest.raises(ValueError, match='step_size must be > 0'): m.sample(torch.zeros(3, 2), step_size=0.)
-    with pytest.raises(ValueError, match='n_iters must be >= 1'): m.sample(torch.zeros(3, 2), n_iters=0)
+    with pytest.raises(ValueError, match='n_langevin_steps must be >= 1'): m.sample(torch.zeros(3, 2), n_langevin_steps=0)
     with pytest.raises(TypeError, match='score must be a callable'): m.sample(torch.zeros(3, 2), score=1.0)
     with pytest.raises(ValueError, match="init must be 'projector' or 'noise'"): m.sample(torch.zeros(3, 2), init='zeros')
 
@@ -52,7 +52,7 @@ def test_pairwise_cost_and_compatibility():
 def test_langevin_samples_a_gaussian_with_the_predicted_bias():
     S = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
     a = 0.1
-    y = langevin(gaussian_score(torch.zeros(2, dtype=torch.float64), S), torch.zeros(40000, 2, dtype=torch.float64), n_iters=300,
+    y = langevin(gaussian_score(torch.zeros(2, dtype=torch.float64), S), torch.zeros(40000, 2, dtype=torch.float64), n_langevin_steps=300,
                  step_size=a, generator=make_generator(0))
     S_a = S @ torch.linalg.inv(torch.eye(2, dtype=torch.float64) - a / 2 * torch.linalg.inv(S))
     assert (torch.cov(y.T) - S_a).abs().max() < 3 * math.sqrt(2 / 40000) * 2.3
@@ -61,7 +61,7 @@ def test_same_seed_same_result():
     def run():
         torch.manual_seed(0)
         m = small().fit(moons, moons, seed=3, **FIT)
-        return m.history, m.sample(torch.zeros(4, 2), n_iters=5, seed=1)
+        return m.history, m.sample(torch.zeros(4, 2), n_langevin_steps=5, seed=1)
     (h1, y1), (h2, y2) = run(), run()
     assert h1 == h2 and torch.equal(y1, y2)
 
@@ -70,9 +70,9 @@ def test_save_load(tmp_path):
     m.save(tmp_path / 's.pt')
     m2 = SCONES.from_checkpoint(tmp_path / 's.pt')
     x = torch.randn(5, 2)
-    assert torch.equal(m.sample(x, n_iters=4, seed=2), m2.sample(x, n_iters=4, seed=2))
+    assert torch.equal(m.sample(x, n_langevin_steps=4, seed=2), m2.sample(x, n_langevin_steps=4, seed=2))
     assert torch.equal(m.transport(x), m2.transport(x)) and m2.history == m.history
-    assert torch.equal(m.sample(x, n_iters=6, init='noise', seed=3), m2.sample(x, n_iters=6, init='noise', seed=3))
+    assert torch.equal(m.sample(x, n_langevin_steps=6, init='noise', seed=3), m2.sample(x, n_langevin_steps=6, init='noise', seed=3))
     torch.testing.assert_close(m.log_compatibility(x, x), m2.log_compatibility(x, x))
 
 def test_custom_cost_across_dimensions(tmp_path):
@@ -80,7 +80,7 @@ def test_custom_cost_across_dimensions(tmp_path):
     cost = lambda x, y: ((x - pool(y)) ** 2).sum(1)
     m = SCONES(2, eps=1.0, cost=cost, target_dim=4, width=16, depth=1).fit(moons, torch.randn(64, 4), **FIT)
     x = torch.randn(6, 2)
-    assert m.sample(x, n_iters=3, seed=0).shape == (6, 4) and m.transport(x).shape == (6, 4)
+    assert m.sample(x, n_langevin_steps=3, seed=0).shape == (6, 4) and m.transport(x).shape == (6, 4)
     assert m.log_compatibility(x, torch.randn(6, 4)).shape == (6,)
     m.save(tmp_path / 'c.pt')
     with pytest.raises(ValueError, match='your own cost'): SCONES.from_checkpoint(tmp_path / 'c.pt')
@@ -89,10 +89,10 @@ def test_custom_cost_across_dimensions(tmp_path):
 
 def test_inputs_as_users_hold_them():
     m = small().fit(np.random.randn(50, 2), moons(50).double(), **FIT)
-    y = m.sample(np.zeros((3, 2)), n_iters=3)
+    y = m.sample(np.zeros((3, 2)), n_langevin_steps=3)
     assert y.dtype == torch.float32 and y.shape == (3, 2)
     m64 = small().double().fit(moons, moons, **FIT)
-    assert m64.sample(torch.zeros(3, 2), n_iters=2).dtype == torch.float64
+    assert m64.sample(torch.zeros(3, 2), n_langevin_steps=2).dtype == torch.float64
 
 def test_history_records_the_dual_value():
     m = small().fit_dual(moons, moons, n_iters=20, batch_size=16, progress=False)
@@ -130,7 +130,7 @@ def test_control_chain_shares_the_samplers_noise():
     m.fit_projector(P, Q, n_iters=200, batch_size=256, progress=False)
     x = P(2000, make_generator(1))
     exact = gaussian_score(m1, S1)
-    y = m.sample(x, n_iters=200, score=exact, seed=3)
+    y = m.sample(x, n_langevin_steps=200, score=exact, seed=3)
     y_bar, mean_bar = gaussian_control_chain(m, x, m0, S0, m1, S1, 200, 0.01, seed=3, score=exact)
     # with shared noise the two chains differ only through the learned compatibility: far less than the chains' own spread
     assert (y - y_bar).norm(dim=1).mean() < 0.3 * (y_bar - mean_bar).norm(dim=1).mean()
