@@ -106,8 +106,10 @@ class DSB(Estimator):
         self.register_buffer('a', a.float())                                       # the reference's contraction at each step
         self.register_buffer('times', (torch.cat([dt.new_zeros(1), dt.cumsum(0)]) / self.horizon).float())   # t_k / T
         self.register_buffer('prior_mean', torch.zeros(self.dim) if pm is None else torch.tensor(pm, dtype=torch.float32))
-        net = net if net is not None else TimeMLP(self.dim, self.dim, width, depth, act)
-        self.forward_net, self.backward_net = copy.deepcopy(net), copy.deepcopy(net)
+        if net is None:                         # the default networks: two independent initialisations
+            self.forward_net, self.backward_net = (TimeMLP(self.dim, self.dim, width, depth, act) for _ in range(2))
+        else:                                   # yours: two copies of it
+            self.forward_net, self.backward_net = copy.deepcopy(net), copy.deepcopy(net)
 
     @property
     def n_time_steps(self) -> int: return len(self.gamma)
