@@ -77,7 +77,8 @@ class TimeMLP(nn.Module):
     def forward(self, t, # time: a float or a tensor of shape `()`, `(n,)` or `(n, 1)`
                 x: torch.Tensor, # points, shape `(n, d)`
                ) -> torch.Tensor:
-        if x.ndim != 2 or x.shape[1] != self.dim: raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
         return self.net(torch.cat([self.time(broadcast_time(t, x)), x], -1))
 
 # %% ../nbs/04_nets.ipynb #70e95e51
@@ -98,5 +99,6 @@ class SimplexMLP(nn.Module):
         alpha = torch.as_tensor(alpha, device=x.device, dtype=x.dtype)
         if alpha.ndim == 1: alpha = alpha.expand(x.shape[0], -1)
         if alpha.shape != (x.shape[0], self.n_vertices):
-            raise ValueError(f"alpha must have shape ({self.n_vertices},) or ({x.shape[0]}, {self.n_vertices}), got {tuple(alpha.shape)}")
+            shapes = f"({self.n_vertices},) or ({x.shape[0]}, {self.n_vertices})"
+            raise ValueError(f"alpha must have shape {shapes}, got {tuple(alpha.shape)}")
         return self.net(torch.cat([alpha, x], -1))
