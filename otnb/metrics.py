@@ -13,7 +13,7 @@ from .gaussian import gaussian_w2
 # %% auto #0
 __all__ = ['SINKHORN_ITERS', 'SINKHORN_REL_EPS', 'SINKHORN_ABSORB', 'COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple',
            'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp',
-           'coupling_errors', 'sinkhorn_conditional']
+           'coupling_errors', 'sinkhorn_conditional', 'sinkhorn_plan_moments']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -217,3 +217,19 @@ def sinkhorn_conditional(x_new, # points at which to read the conditional law, s
     mean = w @ ys
     spread = (w * ot.dist(mean, ys)).sum(1).sqrt()
     return mean, spread
+
+def sinkhorn_plan_moments(x, y, # the two samples, shapes `(n, d)` and `(m, d)`
+                          eps: float, # ε of POT's convention, as in `sinkhorn_conditional`
+                          n_iters: int = 20000, # Sinkhorn iterations at most (log domain, stops at 1e-9 marginal error)
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Joint mean `(2d,)` and covariance of POT's Sinkhorn plan between the samples: the coupling to score (host solver)."
+    x, y = check_samples(x, 'x'), check_samples(y, 'y')
+    check_same_dim(x, y)
+    x, y = x.double(), y.double().to(x.device)
+    eps, n_iters = check_positive(eps, 'eps'), check_int(n_iters, 'n_iters')
+    plan = ot.sinkhorn(ot.unif(len(x), type_as=x), ot.unif(len(y), type_as=y), ot.dist(x, y), reg=eps,
+                       method='sinkhorn_log', numItermax=n_iters, stopThr=1e-9)
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    C = xc.T @ plan @ yc                                     # the plan's cross-covariance (its weights sum to 1)
+    cov = torch.cat([torch.cat([xc.T @ xc / len(x), C], 1), torch.cat([C.T, yc.T @ yc / len(y)], 1)], 0)
+    return torch.cat([x.mean(0), y.mean(0)]), cov

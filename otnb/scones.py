@@ -434,6 +434,9 @@ def sample(self: SCONES,
     annealed = (init == 'noise') if annealed is None else bool(annealed)
     precondition = (not annealed) if precondition is None else bool(precondition)
     if annealed and precondition: raise ValueError("precondition=True goes with plain Langevin: pass annealed=False")
+    if annealed and sigma is not None:           # the ladder runs from sigma_max to sigma_min: one level has no place
+        raise ValueError("sigma sets plain Langevin's noise level; annealing runs over the ladder `sigmas`: "
+                         "pass annealed=False, or drop sigma")
     if annealed and math.isnan(self._sigma_max):
         raise ValueError("annealing needs sigma_max: pass it to SCONES(...) or call fit_score first")
     x, g = self.check_input(x), self.generator(seed)

@@ -15,7 +15,7 @@ from otnb.core import make_generator, device_of, device_check, DeviceMismatchErr
 from otnb.data import Gaussian, GaussianMixture, TOYS_2D, as_sampler, random_spd, brenier_pair, moons, eight_gaussians
 from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan, gaussian_sb_marginal
 from otnb.metrics import w2, sinkhorn_divergence, sliced_w2, mmd, energy_distance, couple, sinkhorn_pairing
-from otnb.metrics import mean_cov, coupling_errors, sinkhorn_conditional
+from otnb.metrics import mean_cov, coupling_errors, sinkhorn_conditional, sinkhorn_plan_moments
 from otnb.integrate import odeint, sdeint, odeint_logdet
 from otnb.nets import TimeMLP, SimplexMLP
 from otnb.train import train, EMA
@@ -68,6 +68,7 @@ def test_coupling_scores_under_the_device_check():
     with device_check():
         sinkhorn_conditional(x[:3], x, y, 1.0)
         coupling_errors(m, S, m, S, 2)
+        sinkhorn_plan_moments(x, y, 1.0)
 
 def test_categorical_under_the_device_check():
     w = torch.rand(16, 5)                                              # "on the device": made before the check

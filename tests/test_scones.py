@@ -29,6 +29,10 @@ def test_bad_input():
     with pytest.raises(ValueError, match='n_langevin_steps must be >= 1'): m.sample(torch.zeros(3, 2), n_langevin_steps=0)
     with pytest.raises(TypeError, match='score must be a callable'): m.sample(torch.zeros(3, 2), score=1.0)
     with pytest.raises(ValueError, match="init must be 'projector' or 'noise'"): m.sample(torch.zeros(3, 2), init='zeros')
+    with pytest.raises(ValueError, match="sigma sets plain Langevin's noise level"):      # it used to be ignored
+        m.sample(torch.zeros(3, 2), init='noise', sigma=0.1)
+    with pytest.raises(TypeError, match='reverse must be True or False'): m.sample(torch.zeros(3, 2), 'backward')
+    with pytest.raises(NotImplementedError, match=r'SCONES models y \| x only'): m.sample(torch.zeros(3, 2), reverse=True)
 
 def test_kl_dual_is_the_plain_dual_at_the_optimal_shift():
     g = make_generator(0)
