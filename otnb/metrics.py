@@ -199,6 +199,9 @@ def coupling_errors(mean, cov, # the pairs' joint mean `(d + d',)` and covarianc
                     dim: int, # d, the dimension of x (the first block)
                    ) -> dict:
     "`{'bw_uvp', 'cross'}`: the joint BW-UVP (%) and the relative Frobenius error of the cross-covariance block."
+    mean, cov, ref_mean, ref_cov = (torch.as_tensor(t, dtype=torch.float64) for t in (mean, cov, ref_mean, ref_cov))
+    if not 0 < check_int(dim, 'dim') < len(ref_mean):
+        raise ValueError(f"dim must split the {len(ref_mean)} coordinates into x and y, got {dim}")
     C, C_ref = cov[:dim, dim:], ref_cov[:dim, dim:]
     return {'bw_uvp': bw_uvp(mean, cov, ref_mean, ref_cov).item(), 'cross': ((C - C_ref).norm() / C_ref.norm()).item()}
 

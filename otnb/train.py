@@ -111,10 +111,11 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
     sizes = [check_int(b, 'batch_size') for b in sizes]
     module = params if isinstance(params, nn.Module) else None
     if ema is not None and module is None: raise ValueError("ema needs params to be an nn.Module")
-    if ema is not None and not isinstance(ema, EMA) and not 0 <= ema < 1:
-        raise ValueError(f"ema_decay must be in [0, 1), got {ema}")
-    final_ema = EMA(module, ema) if ema is not None and not isinstance(ema, EMA) else None    # a decay: ours to load
-    ema = final_ema or ema
+    final_ema = None                              # an EMA that train keeps itself, from a decay, and loads at the end
+    if ema is not None and not isinstance(ema, EMA):
+        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema!r}")
+        ema = final_ema = EMA(module, ema)
     plist = list(params.parameters()) if module is not None else list(params)
     if optimizer is None:
         if not plist: raise ValueError("params must contain at least one parameter")
