@@ -396,8 +396,10 @@ def _metric(self: SCONES, x, y, s_fn, level):
     s = cond_score(torch.cat([y + shifts, y - shifts]).reshape(-1, d), level).reshape(2, d, len(y), d)
     J = (s[0] - s[1]).mean(1) / (2 * h)                                           # J[j] = mean_i ∂s(y_i)/∂y_j
     lam, V = torch.linalg.eigh(-(J + J.mT) / 2)
-    lam = lam.clamp(min=(lam.max() * 1e-4).clamp(min=torch.finfo(lam.dtype).tiny))
-    return V / lam.sqrt()                                                         # L Lᵀ = V diag(1/λ) Vᵀ
+    floor = (lam.max() * 1e-4).clamp(min=torch.finfo(lam.dtype).tiny)
+    if self.is_fitted('score'):          # E Cov(y|x) ⪯ Cov(y) (total variance): no step wider than the target
+        floor = floor.clamp(min=1 / self.target_evals.max().clamp(min=torch.finfo(lam.dtype).tiny))
+    return V / lam.clamp(min=floor).sqrt()                                        # L Lᵀ = V diag(1/λ) Vᵀ
 
 @patch
 def _sampling_score(self: SCONES, score, sigma):
@@ -450,9 +452,11 @@ def sample(self: SCONES,
             y = self._sigma_max * randn(len(x), self.target_dim, generator=g, device=x.device, dtype=x.dtype)
     metric = self._metric(x, y, s_fn, level) if precondition else None
     sig = self.sigmas.tolist() if annealed else [level]          # one level: plain Langevin at σ = level
-    return langevin(self._cond_score(x, s_fn), y, n_langevin_steps, step_size, sig, max_sigma2=self.eps / 2,
-                    denoise=denoise,
-                    metric=metric, generator=g).detach()
+    y = langevin(self._cond_score(x, s_fn), y, n_langevin_steps, step_size, sig, max_sigma2=self.eps / 2,
+                 denoise=denoise, metric=metric, generator=g).detach()
+    if not torch.isfinite(y).all():                      # one check per call, after the chain, never a NaN handed back
+        raise FloatingPointError("the Langevin chain diverged (NaN or infinite draws): lower step_size")
+    return y
 
 # %% ../nbs/12_scones.ipynb #7e90e012
 def gaussian_control_chain(model, # a fitted `SCONES` between N(m0, S0) and N(m1, S1) (squared cost, KL)

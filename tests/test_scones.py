@@ -150,3 +150,18 @@ def test_control_chain_refuses_what_it_cannot_check():
     with pytest.raises(ValueError, match="regularization='kl'"): gaussian_control_chain(m, torch.randn(4, 2), *g2, 3, 0.01, seed=0)
     x = torch.randn(4, 2)
     with pytest.raises(ValueError, match='same rows'): control_cross_error(x, torch.randn(5, 2), (x, x), *g2, 1.0)
+
+def test_metric_is_never_wider_than_the_target():
+    "The floor of `langevin_metric` (total variance: E Cov(y|x) ⪯ Cov(y)) holds for any score, even one of negative curvature."
+    torch.manual_seed(0)
+    m = small(eps=2.0).fit(moons, moons, **FIT)
+    repel = lambda y, sigma: 10 * y          # a log-convex "target": the conditional's curvature is negative everywhere
+    L = m.langevin_metric(moons(64, generator=make_generator(1)), score=repel)
+    top = torch.linalg.eigvalsh(L @ L.mT).max()
+    assert top <= m.target_evals.max() * (1 + 1e-5), (top, m.target_evals)
+
+def test_a_diverging_chain_raises_rather_than_returning_nan():
+    torch.manual_seed(0)
+    m = small().fit(moons, moons, **FIT)
+    with pytest.raises(FloatingPointError, match='step_size'):
+        m.sample(torch.zeros(4, 2), n_langevin_steps=50, step_size=1e6, precondition=False, seed=0)
