@@ -4,15 +4,15 @@
 
 # %% ../nbs/13_alignment.ipynb #9a158fd6
 from __future__ import annotations
-import math
+import inspect, math
 import numpy as np
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import allow_host_sync, check_int, check_positive, check_samples, make_generator, randn, renamed
+from .core import allow_host_sync, check_int, check_positive, check_samples, check_spd, make_generator, randn, renamed
 from .gaussian import gaussian_ot_map, sqrtm_psd
 from .metrics import mean_cov, w2
-from .train import Estimator, read_checkpoint
+from .train import Estimator, all_or_nothing, read_checkpoint
 
 # %% auto #0
 __all__ = ['quantiles', 'barycenter_1d', 'sliced_discrepancy', 'max_sliced_directions', 'IterativeAlignmentFlow',
@@ -138,7 +138,7 @@ class _Discrepancy:
 
 # %% ../nbs/13_alignment.ipynb #fbe40a96
 def sliced_discrepancy(xs, # K samples, a list of `(n_c, d)` tensors (sizes may differ)
-                       directions, # an orthonormal frame W, shape `(d, k)`
+                       directions, # k unit directions as the columns of W, shape `(d, k)` (an orthonormal frame, say)
                        weights=None, # barycenter weights w_c, shape `(K,)`; uniform by default
                       ) -> torch.Tensor:
     "Σ_c w_c W2²(w_j#μ_c, β_j) for each column w_j of W, β_j the 1D barycenter: shape `(k,)`."
@@ -146,6 +146,9 @@ def sliced_discrepancy(xs, # K samples, a list of `(n_c, d)` tensors (sizes may 
     W = torch.as_tensor(directions).to(x)
     if W.ndim != 2 or W.shape[0] != x.shape[1]:
         raise ValueError(f"directions must have shape ({x.shape[1]}, k), got {tuple(W.shape)}")
+    norms = W.norm(dim=0)                  # each column is read alone: unit length is what the W2² needs
+    if not torch.allclose(norms, torch.ones_like(norms), atol=1e-4):         # else W2² is scaled by |w_j|², silently
+        raise ValueError(f"directions must be unit vectors (columns of norm 1), got norms {norms.tolist()[:5]}")
     return _Discrepancy(x, groups, _check_weights(weights, groups.K, x))(W[None])[0]
 
 # %% ../nbs/13_alignment.ipynb #09434c20
@@ -292,8 +295,12 @@ class IterativeAlignmentFlow(Estimator):
     def load(self, path):
         "Load a flow saved by `save` into this one, configuration and layer shapes included; returns self."
         super().load(path)
-        self.config = dict(read_checkpoint(path)['config'])
-        for k, v in self.config.items(): setattr(self, k, v)
+        config = dict(read_checkpoint(path)['config'])
+        unknown = set(config) - set(inspect.signature(type(self).__init__).parameters)
+        if unknown: raise ValueError(f"checkpoint {path} holds settings the constructor does not take: {sorted(unknown)}")
+        type(self)(**config)                  # the constructor's own checks, on the values from the file
+        self.config = config
+        for k, v in config.items(): setattr(self, k, v)
         return self
 
     def load_state_dict(self, state_dict, *args, **kwargs):
@@ -309,6 +316,8 @@ class IterativeAlignmentFlow(Estimator):
 def _labels(self: IterativeAlignmentFlow, c, n: int, name: str = 'c') -> torch.Tensor:
     "Class labels `(n,)` on the device from an int c (every row) or a tensor/array of n ints."
     K = self.n_classes
+    if isinstance(c, torch.Tensor) and c.ndim == 0 and not (c.is_floating_point() or c.dtype == torch.bool):
+        c = int(c)                                                  # a 0-d integer tensor is one class index
     if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
         if not 0 <= c < K: raise ValueError(f"{name} must be a class index in [0, {K}), got {c}")
         return torch.full((n,), int(c), dtype=torch.long, device=self.device)
@@ -334,6 +343,7 @@ def _layer(self: IterativeAlignmentFlow, x, labels, i: int, inverse: bool = Fals
 
 # %% ../nbs/13_alignment.ipynb #49643b5a
 @patch
+@all_or_nothing
 @renamed(xs='classes')
 def fit(self: IterativeAlignmentFlow,
         classes, # K samples, a list of `(n_c, d)` tensors (sizes may differ; at least 4 points each)
@@ -344,6 +354,7 @@ def fit(self: IterativeAlignmentFlow,
     "Fit the layers one after another; `history['discrepancy']` is D(W) at each layer, `history['after']` what is left."
     xs = _check_classes(classes, 'classes', min_n=4)
     x = torch.cat([t.to(xs[0]) for t in xs])
+    if x.dtype in (torch.float16, torch.bfloat16): x = x.float()      # QR and the 1D maps need float32 at least
     dev, dt, K, d, k = x.device, x.dtype, len(xs), x.shape[1], self.n_directions
     if k > d: raise ValueError(f"n_directions must be <= d = {d}, got {k}")
     if self.directions == 'identity' and k != d:
@@ -433,6 +444,8 @@ def gaussian_barycenter(means, # the K means, shape `(K, d)`
     means, covs = torch.as_tensor(means), torch.as_tensor(covs)
     if means.ndim != 2 or covs.shape != (*means.shape, means.shape[1]):
         raise ValueError(f"means must be (K, d) and covs (K, d, d), got {tuple(means.shape)} and {tuple(covs.shape)}")
+    means = check_samples(means, 'means')
+    covs = torch.stack([check_spd(c, f'covs[{k}]', dim=means.shape[1]) for k, c in enumerate(covs)])
     w = _check_weights(weights, len(means), means.double())
     M, C = means.double(), covs.double()
     S = (w[:, None, None] * C).sum(0)
@@ -449,6 +462,9 @@ def gaussian_barycenter_maps(xs, # K samples, a list of `(n_c, d)` tensors
                             ) -> list:
     "The baseline that treats every class as a Gaussian: the affine OT maps `[(A_c, b_c)]` onto their W2 barycenter."
     xs = _check_classes(xs, 'xs', min_n=2)
+    for c, x in enumerate(xs):
+        if len(x) <= x.shape[1]:
+            raise ValueError(f"xs[{c}] needs more than d = {x.shape[1]} points for a full-rank covariance, got {len(x)}")
     mc = [mean_cov(x.double()) for x in xs]
     m, S = gaussian_barycenter(torch.stack([a for a, _ in mc]), torch.stack([b for _, b in mc]), weights)
     return [tuple(t.to(x.dtype) for t in gaussian_ot_map(a, b, m, S)) for (a, b), x in zip(mc, xs)]

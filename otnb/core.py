@@ -177,6 +177,7 @@ def _as_tensor(x, name, dtype=None, device=None):
     elif isinstance(x, (np.ndarray, list, tuple, float, int, np.floating, np.integer)) and not isinstance(x, bool):
         t = torch.as_tensor(np.asarray(x))
     else: raise TypeError(f"{name} must be a torch.Tensor or an array, got {type(x).__name__}")
+    if t.dtype == torch.bool: raise TypeError(f"{name} must hold numbers, got booleans")     # a mask, not data
     if not (t.is_floating_point() or t.is_complex()):
         t = t.to(torch.get_default_dtype())
     return t.to(dtype=dtype or t.dtype, device=device if device is not None else t.device)

@@ -13,7 +13,7 @@ from .data import Gaussian
 from .gaussian import gaussian_entropic_plan
 from .metrics import sliced_w2
 from .nets import TimeMLP
-from .train import Estimator, train
+from .train import Estimator, all_or_nothing, train
 
 # %% auto #0
 __all__ = ['time_steps', 'reference_chain', 'endpoint_kernel', 'ou_static_bridge', 'DSB', 'gaussian_dsb_oracle']
@@ -97,6 +97,9 @@ class DSB(Estimator):
                 ):
         if prior is not None and not isinstance(prior, Gaussian):
             raise TypeError(f"prior must be a Gaussian or None, got {type(prior).__name__}")
+        if prior is not None and reference != 'ou':
+            raise ValueError(f"prior is the OU reference's stationary law: pass reference='ou' or drop prior "
+                             f"(reference={reference!r} has none)")
         pm, pv = (None, 1.0) if prior is None else (prior.mean.tolist(), _isotropic_variance(prior))
         super().__init__(dim=dim, n_time_steps=n_time_steps, horizon=horizon, sigma=sigma, reference=reference,
                          prior_mean=pm, prior_var=pv, schedule=schedule, parametrization=parametrization,
@@ -210,6 +213,7 @@ def _half_step(self: DSB, direction: str, source, label: str, *, n_iters, batch_
 
 # %% ../nbs/11_dsb.ipynb #d10145a8
 @patch
+@all_or_nothing
 @renamed(sample_p0='source', sample_p1='target')
 def fit(self: DSB,
         source, # a sampler or tensor of p0 (the law at step 0)
@@ -223,16 +227,18 @@ def fit(self: DSB,
         ema_decay: float = 0.999, # EMA of each half-step's network (warmed up anew at each half-step)
         warm_start: bool = True, # start each half-step from the previous network of its direction (False: from scratch)
         n_eval: int = 2000, # samples for the endpoint diagnostics recorded after each half-step
-        seed=0, # seed of the caches, batches and diagnostics
+        seed=None, # seed of caches, batches, diagnostics (None: the IPF iterations done, so a continued fit draws anew)
         progress: bool = True, # show progress bars
        ):
     "IPF by mean matching: alternate backward and forward half-steps; returns self."
     n_ipf, n_iters, refresh = check_int(n_ipf, 'n_ipf'), check_int(n_iters, 'n_iters'), check_int(refresh, 'refresh')
     n_cache, n_eval = check_int(n_cache, 'n_cache'), check_int(n_eval, 'n_eval', 2)
+    batch_size = check_int(batch_size, 'batch_size')
     if target is None:
         if self.reference != 'ou':
             raise ValueError("target is needed with the Brownian reference (None means the OU reference's prior)")
         target = self.prior
+    seed = self.n_fitted('backward') if seed is None else seed       # 0 at first: the same stream as seed=0
     P0, P1, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
     kw = dict(n_iters=n_iters, batch_size=batch_size, lr=lr, n_cache=n_cache, refresh=refresh, ema_decay=ema_decay,
               warm_start=warm_start, generator=g, progress=progress)

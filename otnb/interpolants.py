@@ -12,7 +12,7 @@ from .core import check_samples, check_int, check_positive, check_spd, make_gene
 from .metrics import couple
 from .nets import SimplexMLP
 from .integrate import odeint, sdeint, kinetic
-from .train import Estimator, train
+from .train import Estimator, all_or_nothing, train
 
 # %% auto #0
 __all__ = ['edge', 'polyline', 'velocity', 'gaussian_fields', 'MultimarginalInterpolant', 'FourierPath', 'path_cost_samples',
@@ -168,6 +168,7 @@ def _draw(self: MultimarginalInterpolant, draw, n, generator):
     return torch.cat([randn(n, 1, self.dim, generator=generator, device=xs.device, dtype=xs.dtype), xs], 1)
 
 @patch
+@all_or_nothing
 @renamed(samplers='marginals')
 def fit(self: MultimarginalInterpolant,
         marginals, # one sampler or tensor `(N, d)` per data marginal, in vertex order (None for a joint sampler)
@@ -182,6 +183,7 @@ def fit(self: MultimarginalInterpolant,
        ):
     "Learn the fields on minibatches of coupled tuples and random α; returns self."
     if not 0 <= edge_prob <= 1: raise ValueError(f"edge_prob must be in [0, 1], got {edge_prob}")
+    n_iters, batch_size = check_int(n_iters, 'n_iters'), check_int(batch_size, 'batch_size')
     draw = _coupled_draw(self, marginals, coupling)
     g, dev, dt = self.generator(seed), self.device, self.dtype
     def step():
@@ -215,7 +217,7 @@ def _solve(self: MultimarginalInterpolant, x, path, forward, n_time_steps, retur
     path = self._path(path)
     with torch.no_grad():
         return odeint(lambda t, z: self.drift(path, t, z), x, *((0., 1.) if forward else (1., 0.)),
-                      n_time_steps=n_time_steps or self.n_time_steps, return_path=return_path)
+                      n_time_steps=self.n_time_steps if n_time_steps is None else n_time_steps, return_path=return_path)
 
 @patch
 def transport(self: MultimarginalInterpolant,

@@ -19,6 +19,7 @@ __all__ = ['SINKHORN_ITERS', 'SINKHORN_REL_EPS', 'SINKHORN_ABSORB', 'COUPLINGS',
 def _pair(x, y, names=('x', 'y')):
     x, y = check_samples(x, names[0]), check_samples(y, names[1])
     check_same_dim(x, y, names)
+    if x.dtype in (torch.float16, torch.bfloat16): x = x.float()     # POT and the kernels need single precision
     return x, y.to(x)
 
 # %% ../nbs/03_metrics.ipynb #365961d5

@@ -13,7 +13,7 @@ from .core import check_int, check_positive, check_samples, rand, randint, renam
 from .nets import MLP, TimeMLP
 from .integrate import odeint, odeint_logdet, kinetic
 from .metrics import couple, COUPLINGS, SINKHORN_REL_EPS, w2, mean_cov
-from .train import Estimator, train, snapshot
+from .train import Estimator, all_or_nothing, train, snapshot
 
 # %% auto #0
 __all__ = ['OTFlow', 'flow_matching_loss', 'logistic_loss', 'optimality_gap']
@@ -39,7 +39,8 @@ class OTFlow(Estimator):
 
     def _flow(self, x, forward=True, n_time_steps=None, return_path=False):
         t0, t1 = (0., 1.) if forward else (1., 0.)
-        return odeint(self.net, x, t0, t1, n_time_steps=n_time_steps or self.n_time_steps, return_path=return_path)
+        n_time_steps = self.n_time_steps if n_time_steps is None else n_time_steps     # 0 is refused, not replaced
+        return odeint(self.net, x, t0, t1, n_time_steps=n_time_steps, return_path=return_path)
 
     def transport(self, x, # samples of P, shape `(n, d)` (any floating dtype or device, or a NumPy array)
                   n_time_steps: int | None = None, # RK4 steps (default: the constructor's)
@@ -71,6 +72,7 @@ def flow_matching_loss(net, # the velocity field f(t, x)
     return ((net(t, xt) - (x1 - x0)) ** 2).sum(1).mean()
 
 @patch
+@all_or_nothing
 @renamed(sample_p='source', sample_q='target')
 def fit_init(self: OTFlow,
              source, target, # samplers or tensors of P and Q
@@ -84,7 +86,8 @@ def fit_init(self: OTFlow,
             ):
     "Flow matching with a linear interpolant: a flow that already joins P and Q; returns self."
     if coupling not in COUPLINGS: raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}")
-    rel_eps = check_positive(rel_eps, 'rel_eps')
+    rel_eps, batch_size = check_positive(rel_eps, 'rel_eps'), check_int(batch_size, 'batch_size')
+    n_iters = check_int(n_iters, 'n_iters')
     P, Q, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
     dev, dt = self.device, self.dtype
     def step():
@@ -97,6 +100,7 @@ def fit_init(self: OTFlow,
 
 # %% ../nbs/14_otflow.ipynb #0d79e0fe
 @patch
+@all_or_nothing
 @renamed(sample_p='source')
 def reflow(self: OTFlow,
            source, # sampler or tensor of P
@@ -167,7 +171,7 @@ def optimality_gap(x, # source points, shape `(n, d)`
     return (1 - w2(x, y) / cost).clamp(min=0)      # w2: POT's exact solver, on the host
 
 class _RoundChecks:
-    "`refine`'s checks, read on the host once per round: the optimality gap G and the arrival test, on held-out points."
+    "`refine`'s checks, read on the host once per round: the optimality gap G and the arrival test, on check points."
     def __init__(self, flow, P, Q, n: int, tol: float, generator):
         self.flow, self.tol = flow, tol
         self.x, self.y_q = P(n, generator=generator), Q(n, generator=generator)
@@ -175,7 +179,7 @@ class _RoundChecks:
         y = self.images()
         self.best = optimality_gap(self.x, y).item()
         self.gaps.append(self.best)
-        self.optimal = self.best <= tol                # already cyclically monotone on the check points
+        self.optimal = 0 < tol and self.best <= tol    # already cyclically monotone on the check points (tol=0: never)
         if self.optimal: return
         self.arrived = w2(y, self.y_q).item()          # W2² of the check points' images to a sample of Q
         self.arrivals.append(self.arrived)
@@ -194,7 +198,7 @@ class _RoundChecks:
         self.arrivals.append(a_r)
         if g_r < self.best and a_r <= max(self.arrived, self.slack):
             self.best, self.best_state, self.kept = g_r, snapshot(self.flow.net), r
-        return self.best <= self.tol                   # True: stop
+        return 0 < self.tol and self.best <= self.tol   # True: stop (tol=0 runs every round)
 
     def finish(self):
         "Load the kept round (0: the initial flow) into the flow."
@@ -223,6 +227,7 @@ class _Multipliers:
 
 # %% ../nbs/14_otflow.ipynb #bc7ca763
 @patch
+@all_or_nothing
 @renamed(sample_p='source', sample_q='target')
 def refine(self: OTFlow,
            source, target, # samplers or tensors of P and Q
@@ -236,7 +241,7 @@ def refine(self: OTFlow,
            clf_lr: float = 1e-3, # AdamW learning rate of the classifiers (constant, no weight decay)
            debias: bool = False, # multipliers on the ends' means and covariances: no γ-shrinkage, slower off Gaussians
            tol: float = 0.002, # stop once the optimality gap on the check points is at most this (0: every round)
-           n_check: int = 2000, # held-out points of the checks: skip if optimal, keep the best round (0: no checks)
+           n_check: int = 2000, # fresh draws for the checks: skip if optimal, keep the best round (0: no checks)
            seed=0, # seed of the batches
            progress: bool = True, # show a progress bar over the rounds
            callback=None, # called as `callback(round, self)` after every round (round = 1, 2, ...)
@@ -278,6 +283,7 @@ def _interval_logits(r, # the time-score network r(t, x) -> (n, 1)
     return (ts[k] - ts[k - 1]) / 2 * (out[0] + out[1])
 
 @patch
+@all_or_nothing
 @renamed(sample_p='source', sample_q='target')
 def fit_ratio(self: OTFlow,
               source, target, # samplers or tensors of P and Q
@@ -289,6 +295,8 @@ def fit_ratio(self: OTFlow,
               progress: bool = True, # show a progress bar
              ):
     "Train the time score r(t, x) on consecutive snapshots of the flow (the last one a sample of Q); returns self."
+    refresh, batch_size = check_int(refresh, 'refresh'), check_int(batch_size, 'batch_size')
+    n_iters = check_int(n_iters, 'n_iters')
     P, Q, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
     K, dev = self.n_time_steps, self.device
     ts = torch.linspace(0, 1, K + 1, device=dev, dtype=self.dtype)
@@ -312,6 +320,7 @@ def fit_ratio(self: OTFlow,
 
 # %% ../nbs/14_otflow.ipynb #a38553ef
 @patch
+@all_or_nothing
 @renamed(sample_p='source', sample_q='target', init_iters='n_iters')
 def fit(self: OTFlow,
         source, target, # samplers or tensors of P and Q, shape `(N, d)` each
@@ -329,6 +338,13 @@ def fit(self: OTFlow,
     if n_rounds: self.refine(source, target, n_rounds=n_rounds, seed=seed, progress=progress)
     if ratio_iters: self.fit_ratio(source, target, n_iters=ratio_iters, seed=seed, progress=progress)
     return self
+
+def _log_density(f, z: torch.Tensor, name: str) -> torch.Tensor:
+    "`f(z)` checked to be one log-density per row, shape `(n,)`: a `(n, 1)` would broadcast into `(n, n)` silently."
+    v = f(z)
+    if not isinstance(v, torch.Tensor) or tuple(v.shape) != (len(z),):
+        raise ValueError(f"{name} must return one value per row, shape ({len(z)},), got {tuple(getattr(v, 'shape', ()))}")
+    return v
 
 @patch
 def log_density_ratio(self: OTFlow,
@@ -355,6 +371,6 @@ def log_density_ratio(self: OTFlow,
     with torch.no_grad():                       # no graph across steps: the divergence takes its own local gradients
         if log_q is not None:                   # log p(x) = log q(T(x)) + ∫₀¹ div f along the forward path
             y, L = odeint_logdet(self.net, x, 0., 1., **kw)
-            return log_q(x) - log_q(y) - L
+            return _log_density(log_q, x, 'log_q') - _log_density(log_q, y, 'log_q') - L
         z, L = odeint_logdet(self.net, x, 1., 0., **kw)   # log q(x) = log p(T⁻¹(x)) + ∫₁⁰ div f along the backward path
-        return log_p(z) + L - log_p(x)
+        return _log_density(log_p, z, 'log_p') + L - _log_density(log_p, x, 'log_p')

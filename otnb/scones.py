@@ -13,7 +13,7 @@ from .data import Gaussian
 from .gaussian import gaussian_entropic_plan, gaussian_entropic_conditional
 from .metrics import mean_cov
 from .nets import MLP, TimeMLP
-from .train import Estimator, train
+from .train import Estimator, all_or_nothing, train
 
 # %% auto #0
 __all__ = ['sqeuclidean', 'pairwise_cost', 'dual_objective', 'log_compatibility_from', 'gaussian_score', 'langevin', 'SCONES',
@@ -227,6 +227,7 @@ def score(self: SCONES,
 
 # %% ../nbs/12_scones.ipynb #0934cd82
 @patch
+@all_or_nothing
 @renamed(sample_source='source', sample_target='target')
 def fit_dual(self: SCONES,
              source, # a sampler or tensor of μ, shape `(N, d)`
@@ -239,6 +240,7 @@ def fit_dual(self: SCONES,
              progress: bool = True, # show a progress bar
             ):
     "Fit the dual potentials φ, ψ; records the batch dual values in `history['dual']`; returns self."
+    n_iters = check_int(n_iters, 'n_iters')
     X = self.sampler(source, 'source')
     Y = self.sampler(target, 'target', dim=self.target_dim)
     pot = nn.ModuleList([self.phi, self.psi])
@@ -260,6 +262,7 @@ def fit_dual(self: SCONES,
     return self
 
 @patch
+@all_or_nothing
 @renamed(sample_target='target')
 def fit_score(self: SCONES,
               target, # a sampler or tensor of ν, shape `(M, d')`
@@ -271,6 +274,7 @@ def fit_score(self: SCONES,
               progress: bool = True, # show a progress bar
              ):
     "Fit the score model s(y, σ) by denoising score matching, σ log-uniform in [sigma_min, sigma_max]; returns self."
+    n_iters = check_int(n_iters, 'n_iters')
     Y = self.sampler(target, 'target', dim=self.target_dim)
     g = self.generator(seed)
     with torch.no_grad():
@@ -301,6 +305,7 @@ def _sigma_max(self: SCONES) -> float:
     return self.sigma_max.item()
 
 @patch
+@all_or_nothing
 @renamed(sample_source='source', sample_target='target')
 def fit_projector(self: SCONES,
                   source, # a sampler or tensor of μ, shape `(N, d)`
@@ -313,6 +318,7 @@ def fit_projector(self: SCONES,
                   progress: bool = True, # show a progress bar
                  ):
     "Fit the barycentric projection T(x) = E[y | x] with the fitted dual's weights; returns self."
+    n_iters = check_int(n_iters, 'n_iters')
     self._require('dual', 'fit_projector')
     X = self.sampler(source, 'source')
     Y = self.sampler(target, 'target', dim=self.target_dim)
@@ -328,6 +334,7 @@ def fit_projector(self: SCONES,
     return self
 
 @patch
+@all_or_nothing
 @renamed(sample_source='source', sample_target='target')
 def fit(self: SCONES,
         source, # a sampler or tensor of μ, shape `(N, d)`

@@ -4,8 +4,9 @@
 
 # %% ../nbs/06_train.ipynb #4512614d
 from __future__ import annotations
-import copy, math, pickle
+import copy, functools, math, os, pickle
 from contextlib import contextmanager
+from fastcore.basics import patch
 from pathlib import Path
 import torch
 from torch import nn
@@ -14,7 +15,8 @@ from .core import check_int, check_positive, check_samples, make_generator, devi
 from .data import as_sampler
 
 # %% auto #0
-__all__ = ['snapshot', 'EMA', 'lr_factor', 'train', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Estimator']
+__all__ = ['snapshot', 'EMA', 'lr_factor', 'train', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Estimator',
+           'all_or_nothing']
 
 # %% ../nbs/06_train.ipynb #ead82834
 def snapshot(module: nn.Module, # the module whose state is copied
@@ -105,7 +107,8 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
     lr = check_positive(lr, 'lr')
     if grad_clip is not None: grad_clip = check_positive(grad_clip, 'grad_clip')
     samplers = [as_sampler(s, f'samplers[{i}]') for i, s in enumerate(samplers)]
-    sizes = [batch_size] * len(samplers) if isinstance(batch_size, int) else list(batch_size)
+    one = isinstance(batch_size, (int, float, str, bool)) or batch_size is None
+    sizes = [batch_size] * len(samplers) if one else list(batch_size)
     if len(sizes) != len(samplers):
         raise ValueError(f"batch_size must be an int or have one entry per sampler ({len(samplers)}), got {len(sizes)}")
     sizes = [check_int(b, 'batch_size') for b in sizes]
@@ -181,11 +184,17 @@ def _check_plain(value, where: str):
                         "a checkpoint must load without running code")
 
 def save_checkpoint(path, **objects):
-    "Save the state of modules, optimisers and EMAs (anything with `state_dict`) and plain values to `path`."
+    "Save modules, optimisers, EMAs (anything with `state_dict`) and plain values to `path`, atomically."
     state = {k: (v.state_dict() if hasattr(v, 'state_dict') else v) for k, v in objects.items()}
     _check_plain(state, 'checkpoint')
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)       # atomic: a reader, or a save cut short, sees the old file or the new one
+    finally:
+        tmp.unlink(missing_ok=True)
 
 def read_checkpoint(path, map_location='cpu') -> dict:
     "The dictionary stored at `path`, read with `weights_only=True` (tensors and plain data only; no code runs)."
@@ -298,3 +307,28 @@ class Estimator(nn.Module):
     def _kwargs_from_config(cls, config: dict) -> dict:
         "The constructor's arguments from the plain `config` (a subclass that stores an object as data rebuilds it)."
         return config
+
+# %% ../nbs/06_train.ipynb #8c477e93
+_MODULE_ATTRS = frozenset(vars(nn.Module()))     # nn.Module's own bookkeeping (parameters, buffers, hooks, training)
+
+@patch
+@contextmanager
+def unchanged_on_failure(self: Estimator):
+    "Context: if the body raises (NaN, bad input, Ctrl-C), put weights, buffers, fitted state and history back."
+    bindings = {k: v for k, v in vars(self).items() if k not in _MODULE_ATTRS}
+    state, history = copy.deepcopy(self.state_dict()), copy.deepcopy(self.history)
+    try: yield
+    except BaseException as e:
+        for k in set(vars(self)) - set(bindings) - _MODULE_ATTRS: delattr(self, k)    # attributes the body added
+        vars(self).update(bindings)                                                    # ... and those it rebound
+        self.load_state_dict(state)             # weights, buffers (shapes included), fitted counts
+        self.history = history
+        if hasattr(e, 'add_note'): e.add_note(f"{type(self).__name__} is unchanged: as it was before the call")
+        raise
+
+def all_or_nothing(verb):
+    "Decorate a fitting verb of an `Estimator`: it completes, or it leaves the estimator as it was."
+    @functools.wraps(verb)
+    def run(self, *args, **kwargs):
+        with self.unchanged_on_failure(): return verb(self, *args, **kwargs)
+    return run

@@ -133,3 +133,51 @@ def test_bad_positive_hyperparameters_are_named(v):
 def test_bad_counts_are_named(v):
     with pytest.raises((ValueError, TypeError), match='n_iters must be'): check_int(v, 'n_iters')
     with pytest.raises((ValueError, TypeError), match='n_time_steps must be'): OTFlow(2, n_time_steps=v)
+
+
+def _reported_cases():
+    "The silent or unclear failures found by hand (issue 25): each must now raise a ValueError naming its argument."
+    from otnb.otflow import OTFlow
+    from otnb.dsb import DSB
+    from otnb.interpolants import MultimarginalInterpolant
+    from otnb.alignment import gaussian_barycenter, gaussian_barycenter_maps, sliced_discrepancy
+    fl, tiny = OTFlow(2, width=8, depth=1), dict(width=8, depth=1)
+    quiet = dict(progress=False)
+    return {
+        'log_q of shape (n, 1)': (lambda: fl.log_density_ratio(torch.zeros(5, 2), method='divergence',
+                                                               log_q=lambda x: torch.zeros(len(x), 1)), 'log_q'),
+        'a prior with the Brownian reference': (lambda: DSB(2, prior=Gaussian(z2, I2)), 'prior'),
+        'DSB batch_size=0': (lambda: DSB(2, **tiny).fit(moons, moons, batch_size=0, **quiet), 'batch_size'),
+        'DSB batch_size=-3': (lambda: DSB(2, **tiny).fit(moons, moons, batch_size=-3, **quiet), 'batch_size'),
+        'fit_ratio refresh=0': (lambda: fl.fit_ratio(moons, moons, refresh=0, **quiet), 'refresh'),
+        'OTFlow transport n_time_steps=0': (lambda: fl.transport(torch.zeros(3, 2), n_time_steps=0), 'n_time_steps'),
+        'fit_init batch_size=0': (lambda: fl.fit_init(moons, moons, batch_size=0, **quiet), 'batch_size'),
+        'interpolant transport n_time_steps=0': (lambda: MultimarginalInterpolant(2, 2, **tiny).transport(
+            torch.zeros(3, 2), (1, 2), n_time_steps=0), 'n_time_steps'),
+        'a NaN barycenter mean': (lambda: gaussian_barycenter(torch.tensor([[0., math.nan], [0., 0.]]),
+                                                              torch.stack([I2, I2])), 'means'),
+        'an indefinite barycenter covariance': (lambda: gaussian_barycenter(torch.zeros(2, 2), torch.stack(
+            [I2, torch.tensor([[1., 2.], [2., 1.]])])), r'covs\[1\]'),
+        'a class with n_c <= d': (lambda: gaussian_barycenter_maps([torch.randn(2, 2), torch.randn(5, 2)]), r'xs\[0\]'),
+        'directions that are not unit vectors': (lambda: sliced_discrepancy([torch.randn(10, 2), torch.randn(10, 2)],
+                                                                           torch.full((2, 2), 10.)), 'directions'),
+    }
+
+@pytest.mark.parametrize('case', list(_reported_cases()))
+def test_reported_cases_name_their_argument(case):
+    call, name = _reported_cases()[case]
+    with pytest.raises(ValueError, match=name): call()
+
+
+def test_alignment_takes_what_users_hold_and_loads_only_its_settings(tmp_path):
+    "float16 classes, a 0-d integer tensor as the class, and a checkpoint with a foreign setting (issue 25)."
+    from otnb.alignment import IterativeAlignmentFlow
+    from otnb.train import read_checkpoint
+    xs = [moons(100, generator=make_generator(c)) + c for c in range(2)]
+    flow = IterativeAlignmentFlow(n_layers=2, n_iters=5).fit([x.half() for x in xs], progress=False)
+    assert torch.equal(flow.transform(xs[0][:3], torch.tensor(1)), flow.transform(xs[0][:3], 1))
+    flow.save(tmp_path / 'a.pt')
+    st = read_checkpoint(tmp_path / 'a.pt')
+    st['config']['__class__'] = 'anything'
+    torch.save(st, tmp_path / 'b.pt')
+    with pytest.raises(ValueError, match='settings the constructor does not take'): IterativeAlignmentFlow().load(tmp_path / 'b.pt')

@@ -75,3 +75,20 @@ def test_both_parametrizations_and_cold_starts_fit(parametrization):
     m = small(parametrization=parametrization, schedule='symmetric')
     m.fit(moons, eight_gaussians, warm_start=False, **FIT)
     assert torch.isfinite(m.sample(torch.randn(4, 2), reverse=True, last_noise=False)).all()
+
+
+def test_a_continued_fit_draws_a_new_stream():
+    "seed=None (the default) seeds by the IPF iterations done: a second call draws anew; an explicit seed is kept."
+    firsts = []
+    def source(n, generator=None):
+        firsts.append(torch.rand(1, generator=generator).item())
+        return moons(n, generator=generator)
+    kw = dict(n_ipf=1, n_iters=2, n_cache=16, batch_size=8, n_eval=4, progress=False)
+    m = DSB(2, n_time_steps=4, width=8, depth=1)
+    m.fit(source, moons, **kw)
+    m.fit(source, moons, **kw)
+    assert firsts[0] != firsts[len(firsts) // 2]                     # the second call's stream is not the first's
+    firsts.clear()
+    m.fit(source, moons, seed=0, **kw)
+    m.fit(source, moons, seed=0, **kw)
+    assert firsts[0] == firsts[len(firsts) // 2]                     # seed=0 twice: the same stream, as asked

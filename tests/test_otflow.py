@@ -110,7 +110,8 @@ def test_refine_keeps_the_best_round_and_calls_back():
     for k, v in f.net.state_dict().items(): assert torch.equal(v, states[best][k]), k
     g = small().fit_init(moons, checkerboard, n_iters=5, coupling='independent', progress=False)
     g.refine(moons, checkerboard, n_rounds=2, flow_iters=2, clf_iters=2, batch_size=32, n_check=0, callback=lambda r, flow: rounds.append(r), progress=False)
-    assert rounds[3:] == [1, 2] and 'gap' not in g.history or g.history['gap'] == []
+    assert rounds[3:] == [1, 2]                                        # the callback runs without the checks, too
+    assert g.history.get('gap', []) == []                              # and no check was read
 
 def test_optimality_gap():
     x = torch.randn(300, 3, dtype=torch.float64)
@@ -137,3 +138,22 @@ def test_reflow_straightens_the_paths_and_keeps_the_map():
     f.reflow(moons, n_iters=400, lr=5e-2, progress=False)
     assert (f.transport(x) - y0).abs().max() < 0.02       # the same map, x + v ...
     assert f.transport_cost(x).item() < 1.02              # ... along straight lines, at the cost |v|² = 1
+
+
+def test_refine_with_tol_zero_runs_every_round():
+    "tol=0 is documented as 'every round': a gap clamped to exactly 0 must not stop it, nor skip it at the start."
+    f = OTFlow(2, net=_Rotation(), width=16, depth=1, n_time_steps=4)
+    f.refine(moons, moons, n_rounds=3, flow_iters=2, clf_iters=2, warmup_iters=0, batch_size=32, n_check=64, tol=0.,
+             progress=False)
+    assert len(f.history['gap']) == 4                                  # round 0 and three rounds
+    g = OTFlow(2, net=_Scale(), width=16, depth=1, n_time_steps=4)   # x -> e^a x: a gradient map, gap 0 at round 0
+    g.refine(moons, moons, n_rounds=2, flow_iters=1, clf_iters=1, warmup_iters=0, batch_size=32, n_check=64, tol=0.,
+             progress=False)
+    assert g.history['gap'][0] <= 1e-9 and len(g.history['gap']) == 3
+
+class _Scale(torch.nn.Module):
+    "f(t, x) = a x with a trainable scalar a: its flow x -> e^a x is the gradient of a convex function."
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(0.5))
+    def forward(self, t, x): return self.a * x

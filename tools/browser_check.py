@@ -23,7 +23,7 @@ VISIBLE_PROSE = """() => {
 }"""
 RAW = ['#|', '$$', '\\mathbb', '\\frac', 'output-file:']
 
-def check_page(page, path: Path, shots: Path) -> list:
+def check_page(page, path: Path, shots: Path, name: str | None = None) -> list:
     errors = []
     page.on('console', lambda m: m.type == 'error' and errors.append(f"console error: {m.text} ({m.location.get('url', '')})"))
     page.on('requestfailed', lambda r: errors.append(f'failed to load {r.url}: {r.failure}'))
@@ -45,7 +45,7 @@ def check_page(page, path: Path, shots: Path) -> list:
         u = urlparse(href)
         if u.scheme == 'file' and not Path(unquote(u.path)).exists(): errors.append(f'sidebar link does not resolve: {href}')
     if page.locator('nav a').count() == 0: errors.append('no sidebar')
-    page.screenshot(path=str(shots / f'{path.stem}.png'), full_page=True)
+    page.screenshot(path=str(shots / f'{name or path.stem}.png'), full_page=True)
     return errors
 
 BAD_PAGE = """<html><head><meta name="otnb-math" content="1"></head>
@@ -70,7 +70,7 @@ def main():
     ap.add_argument('--expect-failure', action='store_true', help='succeed only if some page fails (proves the check can fail)')
     args = ap.parse_args()
     site = Path(args.site).resolve()
-    pages = sorted(site.glob('*.html'))
+    pages = sorted(p for p in site.rglob('*.html') if 'screenshots' not in p.parts)     # tutorials/ too
     if not pages: sys.exit(f'no pages in {site}: build the site first (make site)')
     if not Path(args.chromium).exists(): sys.exit(f'no Chromium at {args.chromium}: run tools/install_chromium.sh')
     shots = site / 'screenshots'; shots.mkdir(exist_ok=True)
@@ -80,10 +80,11 @@ def main():
         with tempfile.TemporaryDirectory() as tmp: self_test(browser, Path(tmp))
         for path in pages:
             page = browser.new_page(viewport={'width': 1280, 'height': 900})
-            errs = check_page(page, path, shots)
+            rel = path.relative_to(site)
+            errs = check_page(page, path, shots, '__'.join(rel.with_suffix('').parts))
             page.close()
-            if errs: failures[path.name] = errs
-            print(f"{path.name}: {'ok' if not errs else f'{len(errs)} problem(s)'}", flush=True)
+            if errs: failures[str(rel)] = errs
+            print(f"{rel}: {'ok' if not errs else f'{len(errs)} problem(s)'}", flush=True)
         browser.close()
     for name, errs in failures.items(): print(f'{name}:\n  ' + '\n  '.join(errs[:10]))
     print(f'browser check: {len(pages) - len(failures)}/{len(pages)} pages clean, {time.time() - t0:.0f} s, screenshots in {shots}')

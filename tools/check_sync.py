@@ -1,35 +1,43 @@
 """Fail unless the notebooks are clean and otnb/ is exactly what nbdev_export makes of them.
 
-The check compares the bytes of every file under nbs/ and otnb/ before and after `nbdev_clean` and `nbdev_export`,
-so a file that was already modified (uncommitted) is judged too: any change the tools make is a failure.
+The check runs `nbdev_clean` and `nbdev_export` on a copy of the project (settings.ini, _quarto.yml, nbs/, otnb/) in a
+temporary folder and compares the bytes of every file under nbs/ and otnb/ with the working tree's. The working tree is
+never written, so uncommitted edits are judged, not overwritten: any change the tools would make is a failure.
 """
-import hashlib, subprocess, sys
+import hashlib, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 bin_dir = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+COPIED = ('settings.ini', '_quarto.yml', 'nbs', 'otnb')
+SKIP = ('__pycache__', '.ipynb_checkpoints')
 
-def run(*cmd):
-    subprocess.run([str(bin_dir / cmd[0]), *cmd[1:]], check=True, cwd=ROOT)
+def snapshot(root: Path) -> dict:
+    "Path -> sha256 of every file under nbs/ and otnb/ that the tools may write."
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for d in ('nbs', 'otnb') for p in sorted((root / d).rglob('*'))
+            if p.is_file() and not any(s in p.parts for s in SKIP)}
 
-def snapshot() -> dict:
-    "Path -> sha256 of every file the tools may write."
-    return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for d in ('nbs', 'otnb') for p in sorted((ROOT / d).rglob('*'))
-            if p.is_file() and '__pycache__' not in p.parts and '.ipynb_checkpoints' not in p.parts}
+def copy_project(dst: Path):
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir(): shutil.copytree(src, dst / name, symlinks=True, ignore=shutil.ignore_patterns(*SKIP))
+        elif src.exists(): shutil.copy2(src, dst / name)
 
 def uncommitted() -> str:
     return subprocess.run(['git', 'status', '--porcelain', '--', 'otnb', 'nbs'], check=True, capture_output=True,
                           text=True, cwd=ROOT).stdout.strip()
 
 if __name__ == '__main__':
-    before = snapshot()
-    run('nbdev_clean')
-    run('nbdev_export')
-    after = snapshot()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        copy_project(work)
+        for tool in ('nbdev_clean', 'nbdev_export'):
+            subprocess.run([str(bin_dir / tool)], check=True, cwd=work)
+        before, after = snapshot(ROOT), snapshot(work)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     if changed:
-        print('nbdev_clean / nbdev_export changed these files:\n  ' + '\n  '.join(changed))
+        print('nbdev_clean / nbdev_export would change these files:\n  ' + '\n  '.join(changed))
         print('Run `nbdev_export && nbdev_clean` and commit the result.')
         sys.exit(1)
     if uncommitted(): print('Uncommitted changes under otnb/ or nbs/ (clean and in sync, but not committed):\n' + uncommitted())

@@ -72,15 +72,16 @@ def prepare(nb):
                 out['data']['text/markdown'] = markdown(out['data']['text/markdown']); has_math |= '$' in out['data']['text/markdown']
     return has_math
 
-def sidebar(items, titles, page) -> str:
-    "The sidebar of _quarto.yml as nested lists; `page` is marked active."
+def sidebar(items, titles, page, root: str = '') -> str:
+    "The sidebar of _quarto.yml as nested lists; `page` is marked active; `root` leads from the page to the site's top."
     out = ['<ul>']
     for it in items:
         if isinstance(it, str):
-            href = it.replace('.ipynb', '.html')
+            href = root + it.replace('.ipynb', '.html')
             out.append(f'<li><a href="{href}"{" class=active" if it == page else ""}>{html.escape(titles.get(it, it))}</a></li>')
         elif isinstance(it, dict) and 'section' in it:
-            out.append(f'<li><div class="otnb-section">{html.escape(it["section"])}</div>{sidebar(it.get("contents", []), titles, page)}</li>')
+            inner = sidebar(it.get("contents", []), titles, page, root)
+            out.append(f'<li><div class="otnb-section">{html.escape(it["section"])}</div>{inner}</li>')
     return '\n'.join(out + ['</ul>'])
 
 def build(out: Path, proc: Path = ROOT / '_proc') -> list:
@@ -100,6 +101,8 @@ def build(out: Path, proc: Path = ROOT / '_proc') -> list:
     (out / 'mathjax').mkdir(exist_ok=True)
     shutil.copy(mathjax_file(), out / 'mathjax' / 'tex-svg.js')
     shutil.copy(HERE / 'site_template' / 'site.css', out / 'site.css')
+    images = proc / 'images' if (proc / 'images').is_dir() else ROOT / 'nbs' / 'images'
+    if images.is_dir(): shutil.copytree(images, out / 'images', dirs_exist_ok=True)     # figures the pages link to
     exporter = HTMLExporter(template_name='otnb', extra_template_basedirs=[str(HERE / 'site_template')],
                             exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={'remove_cell'}, remove_input_tags={'remove_input'},
@@ -107,10 +110,12 @@ def build(out: Path, proc: Path = ROOT / '_proc') -> list:
     written = []
     for p, nb in nbs.items():
         has_math = prepare(nb)
-        site = dict(root='', site_title=site_title, title=titles[p], description=metas[p].get('description', ''),
-                    sidebar=sidebar(items, titles, p), has_math=has_math)
+        root = '../' * p.count('/')                    # pages in nbs/tutorials/ sit one folder down
+        site = dict(root=root, site_title=site_title, title=titles[p], description=metas[p].get('description', ''),
+                    sidebar=sidebar(items, titles, p, root), has_math=has_math)
         body, _ = exporter.from_notebook_node(nb, resources={'site': site, 'metadata': {'name': titles[p]}})
         dst = out / p.replace('.ipynb', '.html')
+        dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(body); written.append(dst)
     return written
 

@@ -24,7 +24,7 @@ def readme_text(nb_path):
     body, res = MarkdownExporter().from_notebook_node(nb)
     if res.get('outputs'): raise SystemExit('index.ipynb must not produce images: the README has no place for them')
     text = body.strip() + '\n'
-    return text
+    return text.replace('](images/', '](nbs/images/')      # figures live in nbs/images/, the site's images/
 
 if __name__ == '__main__':
     src, dst = sys.argv[1], sys.argv[2]

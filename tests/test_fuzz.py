@@ -1,0 +1,223 @@
+"""Property-based tests (hypothesis) of the public verbs against what users pass them.
+
+The rule for every verb: a valid input gives a finite result of the documented shape; an invalid one raises a
+`ValueError` or `TypeError` that names the argument. Never another exception, never a silent broadcast.
+Inputs vary in rank, width, row count (0, 1, a few), dtype (float16/32/64, int, bool), values (finite, NaN, ±inf) and
+container (tensor, NumPy array, list, non-contiguous and expanded tensors). The models are tiny and fitted once.
+"""
+import math
+import numpy as np
+import pytest, torch
+from hypothesis import event, given, settings, HealthCheck, strategies as st
+from otnb.data import moons
+from otnb.dsb import DSB
+from otnb.scones import SCONES
+from otnb.otflow import OTFlow
+from otnb.interpolants import MultimarginalInterpolant
+from otnb.alignment import IterativeAlignmentFlow
+from otnb.metrics import w2, sliced_w2, mmd, energy_distance, l2_uvp, sinkhorn_divergence
+
+D = 2
+TINY = dict(width=16, depth=1)
+QUIET = dict(progress=False)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+
+
+FLAWS = ['rank 0', 'rank 1', 'rank 3', 'no rows', 'width - 1', 'width + 1', 'bool', 'nan', 'inf', '-inf']
+
+@st.composite
+def samples(draw, d=D):
+    "`(x, valid, n)`: an input for an argument that takes `(n, d)` samples, valid or with one flaw (about half each)."
+    flaw = draw(st.sampled_from([None] * len(FLAWS) + FLAWS))
+    n = 0 if flaw == 'no rows' else draw(st.sampled_from([1, 2, 7]))
+    width = {'width - 1': d - 1, 'width + 1': d + 1}.get(flaw, d)
+    shape = {'rank 0': (), 'rank 1': (n,), 'rank 3': (n, width, 2)}.get(flaw, (n, width))
+    dtype = 'bool' if flaw == 'bool' else draw(st.sampled_from(['float32', 'float64', 'float16', 'int64']))
+    if flaw in ('nan', 'inf', '-inf') and dtype == 'int64': dtype = 'float32'     # integers hold no NaN
+    container = draw(st.sampled_from(['tensor', 'numpy', 'list', 'noncontiguous', 'expanded']))
+    if flaw in ('nan', 'inf', '-inf') and container == 'expanded': container = 'tensor'    # expand drops rows
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(draw(st.integers(0, 99))), dtype=torch.float64)
+    if flaw in ('nan', 'inf', '-inf'): x.view(-1)[draw(st.integers(0, x.numel() - 1))] = float(flaw)
+    x = (3 * x).round().to(torch.int64) if dtype == 'int64' else (x > 0 if dtype == 'bool' else x.to(getattr(torch, dtype)))
+    if container == 'numpy': x = x.numpy()
+    elif container == 'list': x = x.tolist()
+    elif container == 'noncontiguous' and len(shape) == 2: x = x.T.contiguous().T
+    elif container == 'expanded' and len(shape) == 2 and n: x = x[:1].expand(n, width)
+    return x, flaw is None, n
+
+
+def check_rule(call, x, valid, n, name, out_dim=D):
+    "Apply the rule to `call(x)`: finite `(n, out_dim)` when valid, else a ValueError/TypeError naming `name`."
+    event('valid input' if valid else 'invalid input')
+    if valid:
+        y = call(x)
+        assert isinstance(y, torch.Tensor) and tuple(y.shape) == (n, out_dim), (type(y), getattr(y, 'shape', None))
+        assert torch.isfinite(y).all()
+    else:
+        with pytest.raises((ValueError, TypeError)) as info: call(x)
+        assert name in str(info.value), (name, str(info.value))
+
+
+@pytest.fixture(scope='module')
+def models():
+    torch.manual_seed(0)
+    flow = OTFlow(D, n_time_steps=4, **TINY).fit(moons, moons, n_iters=5, reflow_iters=0, n_rounds=0, **QUIET)
+    dsb = DSB(D, n_time_steps=4, **TINY).fit(moons, moons, n_ipf=1, n_iters=3, n_cache=32, batch_size=16, **QUIET)
+    sc = SCONES(D, eps=1.0, **TINY).fit(moons, moons, n_iters=5, batch_size=16, **QUIET)
+    mi = MultimarginalInterpolant(D, n_marginals=2, n_time_steps=4, **TINY).fit([moons, moons], n_iters=5,
+                                                                                  batch_size=16, **QUIET)
+    classes = [moons(64, generator=torch.Generator().manual_seed(c)) + c for c in range(2)]
+    af = IterativeAlignmentFlow(n_layers=2, n_iters=5).fit(classes, **QUIET)
+    return dict(flow=flow, dsb=dsb, scones=sc, interp=mi, align=af)
+
+
+VERBS = {
+    'OTFlow.transport': lambda m, x: m['flow'].transport(x),
+    'OTFlow.inverse': lambda m, x: m['flow'].inverse(x),
+    'DSB.sample': lambda m, x: m['dsb'].sample(x, seed=0),
+    'DSB.sample(reverse=True)': lambda m, x: m['dsb'].sample(x, reverse=True, seed=0),
+    'SCONES.transport': lambda m, x: m['scones'].transport(x),
+    'SCONES.sample': lambda m, x: m['scones'].sample(x, n_langevin_steps=3, seed=0),
+    'MultimarginalInterpolant.transport': lambda m, x: m['interp'].transport(x, (1, 2)),
+    'MultimarginalInterpolant.inverse': lambda m, x: m['interp'].inverse(x, (1, 2)),
+    'MultimarginalInterpolant.sample': lambda m, x: m['interp'].sample(x, (1, 2), n_time_steps=4, seed=0),
+    'IterativeAlignmentFlow.transform': lambda m, x: m['align'].transform(x, 0),
+    'IterativeAlignmentFlow.inverse': lambda m, x: m['align'].inverse(x, 1),
+    'IterativeAlignmentFlow.translate': lambda m, x: m['align'].translate(x, 0, 1),
+}
+NAMES = {'OTFlow.inverse': 'y', 'MultimarginalInterpolant.inverse': 'y', 'IterativeAlignmentFlow.inverse': 'z'}
+
+
+@pytest.mark.parametrize('verb', list(VERBS))
+@FUZZ
+@given(case=samples())
+def test_estimator_verbs_follow_the_rule(models, verb, case):
+    x, valid, n = case
+    check_rule(lambda x: VERBS[verb](models, x), x, valid, n, NAMES.get(verb, 'x'))
+
+
+FLOOR = {'w2': w2, 'sliced_w2': sliced_w2, 'mmd': mmd, 'energy_distance': energy_distance,
+         'sinkhorn_divergence': sinkhorn_divergence}
+MIN_ROWS = {'mmd': 2, 'energy_distance': 2}          # the unbiased estimators need two rows a side (documented)
+
+@pytest.mark.parametrize('fn', list(FLOOR))
+@FUZZ
+@given(case=samples())
+def test_floor_distances_follow_the_rule(fn, case):
+    "A distance between `x` (fuzzed) and a fixed sample y: a finite scalar, or an error naming x."
+    x, valid, n = case
+    valid = valid and n >= MIN_ROWS.get(fn, 1)
+    y = moons(5, generator=torch.Generator().manual_seed(1))
+    if valid:
+        v = FLOOR[fn](x, y)
+        assert isinstance(v, torch.Tensor) and v.ndim == 0 and torch.isfinite(v)
+    else:
+        with pytest.raises((ValueError, TypeError)) as info: FLOOR[fn](x, y)
+        assert 'x' in str(info.value)
+
+
+@FUZZ
+@given(case=samples())
+def test_l2_uvp_follows_the_rule(case):
+    x, valid, n = case
+    ref = torch.randn(n if valid else 3, D, generator=torch.Generator().manual_seed(2))
+    if valid and n >= 2:
+        v = l2_uvp(x, ref)
+        assert v.ndim == 0 and torch.isfinite(v)
+    elif not valid:
+        with pytest.raises((ValueError, TypeError)): l2_uvp(x, ref)
+
+
+BAD_COUNTS = [0, -3, 2.5, True, '8', None]
+KNOBS = {   # a fitting verb, its count arguments (each must be an int >= 1), and a valid call to vary one knob of
+    'DSB.fit': (lambda **kw: DSB(D, n_time_steps=4, **TINY).fit(moons, moons, **{**dict(
+        n_ipf=1, n_iters=2, n_cache=16, batch_size=8, refresh=1, n_eval=4), **kw}, **QUIET),
+        ['n_ipf', 'n_iters', 'n_cache', 'batch_size', 'refresh']),
+    'SCONES.fit': (lambda **kw: SCONES(D, eps=1.0, **TINY).fit(moons, moons, **{**dict(n_iters=2, batch_size=8), **kw},
+                                                               **QUIET), ['n_iters', 'batch_size']),
+    'OTFlow.fit_init': (lambda **kw: OTFlow(D, **TINY).fit_init(moons, moons, **{**dict(n_iters=2, batch_size=8), **kw},
+                                                                **QUIET), ['n_iters', 'batch_size']),
+    'OTFlow.fit_ratio': (lambda **kw: OTFlow(D, **TINY).fit_ratio(moons, moons, **{**dict(
+        n_iters=2, batch_size=8, refresh=1), **kw}, **QUIET), ['n_iters', 'batch_size', 'refresh']),
+    'MultimarginalInterpolant.fit': (lambda **kw: MultimarginalInterpolant(D, n_marginals=2, **TINY).fit(
+        [moons, moons], **{**dict(n_iters=2, batch_size=8), **kw}, **QUIET), ['n_iters', 'batch_size']),
+}
+
+@pytest.mark.parametrize('verb', list(KNOBS))
+@pytest.mark.parametrize('bad', BAD_COUNTS, ids=repr)
+def test_counts_must_be_positive_ints(verb, bad):
+    call, knobs = KNOBS[verb]
+    for knob in knobs:
+        with pytest.raises((ValueError, TypeError)) as info: call(**{knob: bad})
+        assert knob in str(info.value), (verb, knob, str(info.value))
+
+
+@pytest.mark.parametrize('eps', [0.0, -1.0, math.nan, math.inf, '1'])
+def test_eps_must_be_positive_and_finite(eps):
+    with pytest.raises((ValueError, TypeError), match='eps'): SCONES(D, eps=eps)
+
+
+@st.composite
+def class_indices(draw, n=3, K=2):
+    "`(c, valid)`: a class argument for `transform(x, c)` with `n` rows and K classes."
+    kind = draw(st.sampled_from(['int', 'numpy int', '0-d tensor', 'row tensor', 'bool', 'float', '0-d float',
+                                 'float rows', 'short rows', 'str']))
+    k = draw(st.integers(-2, K + 1))
+    inside = 0 <= k < K
+    if kind == 'int': return k, inside
+    if kind == 'numpy int': return np.int64(k), inside
+    if kind == '0-d tensor': return torch.tensor(k), inside
+    if kind == 'row tensor':
+        rows = torch.tensor([k, 0, K - 1])
+        return rows, inside
+    if kind == 'bool': return draw(st.booleans()), False
+    if kind == 'float': return float(k), False
+    if kind == '0-d float': return torch.tensor(float(k)), False
+    if kind == 'float rows': return torch.zeros(n), False
+    if kind == 'short rows': return torch.zeros(n - 1, dtype=torch.long), False
+    return str(k), False
+
+
+@FUZZ
+@given(case=class_indices())
+def test_class_indices_follow_the_rule(models, case):
+    c, valid = case
+    x = moons(3, generator=torch.Generator().manual_seed(3))
+    event('valid class' if valid else 'invalid class')
+    if valid:
+        z = models['align'].transform(x, c)
+        assert z.shape == (3, D) and torch.isfinite(z).all()
+    else:
+        with pytest.raises((ValueError, TypeError), match='c '): models['align'].transform(x, c)
+
+
+@st.composite
+def covariances(draw, d=D):
+    "`(S, valid)`: a covariance argument: SPD, or with one flaw."
+    flaw = draw(st.sampled_from([None, None, None, 'indefinite', 'asymmetric', 'nan', 'shape', 'rank 1', 'singular']))
+    A = torch.randn(d, d, generator=torch.Generator().manual_seed(draw(st.integers(0, 99))), dtype=torch.float64)
+    S = A @ A.T + 0.1 * torch.eye(d, dtype=torch.float64)
+    if flaw == 'indefinite': S = S - 2 * torch.linalg.eigvalsh(S).max() * torch.eye(d, dtype=torch.float64)
+    if flaw == 'asymmetric': S = S + torch.triu(torch.ones(d, d, dtype=torch.float64), 1)
+    if flaw == 'nan': S[0, 0] = math.nan
+    if flaw == 'shape': S = torch.eye(d + 1, dtype=torch.float64)
+    if flaw == 'rank 1': S = torch.ones(d, dtype=torch.float64)
+    if flaw == 'singular': S = torch.ones(d, d, dtype=torch.float64)
+    return S, flaw is None
+
+
+@FUZZ
+@given(c0=covariances(), c1=covariances(), nan_mean=st.booleans())
+def test_gaussian_closed_forms_follow_the_rule(c0, c1, nan_mean):
+    from otnb.gaussian import gaussian_w2, gaussian_ot_map, gaussian_entropic_plan
+    (S0, ok0), (S1, ok1) = c0, c1
+    m0, m1 = torch.zeros(D, dtype=torch.float64), torch.ones(D, dtype=torch.float64)
+    if nan_mean: m1[0] = math.nan
+    valid = ok0 and ok1 and not nan_mean
+    event('valid Gaussians' if valid else 'invalid Gaussians')
+    for fn in (gaussian_w2, gaussian_ot_map, lambda *a: gaussian_entropic_plan(*a, eps=1.0)):
+        if valid:
+            out = fn(m0, S0, m1, S1)
+            assert all(torch.isfinite(t).all() for t in (out if isinstance(out, tuple) else (out,)))
+        else:
+            with pytest.raises((ValueError, TypeError), match='S0|S1|m1'): fn(m0, S0, m1, S1)
