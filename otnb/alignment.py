@@ -297,7 +297,8 @@ class IterativeAlignmentFlow(Estimator):
         super().load(path)
         config = dict(read_checkpoint(path)['config'])
         unknown = set(config) - set(inspect.signature(type(self).__init__).parameters)
-        if unknown: raise ValueError(f"checkpoint {path} holds settings the constructor does not take: {sorted(unknown)}")
+        if unknown:
+            raise ValueError(f"checkpoint {path} holds settings the constructor does not take: {sorted(unknown)}")
         type(self)(**config)                  # the constructor's own checks, on the values from the file
         self.config = config
         for k, v in config.items(): setattr(self, k, v)
@@ -464,7 +465,8 @@ def gaussian_barycenter_maps(xs, # K samples, a list of `(n_c, d)` tensors
     xs = _check_classes(xs, 'xs', min_n=2)
     for c, x in enumerate(xs):
         if len(x) <= x.shape[1]:
-            raise ValueError(f"xs[{c}] needs more than d = {x.shape[1]} points for a full-rank covariance, got {len(x)}")
+            raise ValueError(f"xs[{c}] needs more than d = {x.shape[1]} points for a full-rank covariance, "
+                             f"got {len(x)}")
     mc = [mean_cov(x.double()) for x in xs]
     m, S = gaussian_barycenter(torch.stack([a for a, _ in mc]), torch.stack([b for _, b in mc]), weights)
     return [tuple(t.to(x.dtype) for t in gaussian_ot_map(a, b, m, S)) for (a, b), x in zip(mc, xs)]

@@ -343,7 +343,8 @@ def _log_density(f, z: torch.Tensor, name: str) -> torch.Tensor:
     "`f(z)` checked to be one log-density per row, shape `(n,)`: a `(n, 1)` would broadcast into `(n, n)` silently."
     v = f(z)
     if not isinstance(v, torch.Tensor) or tuple(v.shape) != (len(z),):
-        raise ValueError(f"{name} must return one value per row, shape ({len(z)},), got {tuple(getattr(v, 'shape', ()))}")
+        got = tuple(getattr(v, 'shape', ()))
+        raise ValueError(f"{name} must return one value per row, shape ({len(z)},), got {got}")
     return v
 
 @patch
