@@ -419,6 +419,13 @@ def _sampling_score(self: SCONES, score, sigma):
     return self.score, max(self.sigma_min, self.sigma_data.item() / 20)
 
 @patch
+def _annealing_cap(self: SCONES, x, y) -> float:
+    "The σ² cap of annealing: 1/curvature of -log H(x, ·), ε/2 for KL with |x - y|²; measured for L2 and other costs."
+    if self.regularization == 'kl' and self.cost is sqeuclidean: return self.eps / 2
+    L = self._metric(x, y, lambda y_, sigma: torch.zeros_like(y_), 0.0)       # L Lᵀ: inverse curvature of -log H
+    return torch.linalg.eigvalsh(L @ L.mT).min().item()
+
+@patch
 @renamed(n_iters='n_langevin_steps')
 def sample(self: SCONES,
            x, # source points, shape `(n, d)`: one draw of y ~ π(·|x) per row
@@ -459,7 +466,8 @@ def sample(self: SCONES,
             y = self._sigma_max * randn(len(x), self.target_dim, generator=g, device=x.device, dtype=x.dtype)
     metric = self._metric(x, y, s_fn, level) if precondition else None
     sig = self.sigmas.tolist() if annealed else [level]          # one level: plain Langevin at σ = level
-    y = langevin(self._cond_score(x, s_fn), y, n_langevin_steps, step_size, sig, max_sigma2=self.eps / 2,
+    cap = self._annealing_cap(x, y) if annealed else None
+    y = langevin(self._cond_score(x, s_fn), y, n_langevin_steps, step_size, sig, max_sigma2=cap,
                  denoise=denoise, metric=metric, generator=g).detach()
     if not torch.isfinite(y).all():                      # one check per call, after the chain, never a NaN handed back
         raise FloatingPointError("the Langevin chain diverged (NaN or infinite draws): lower step_size")

@@ -165,3 +165,15 @@ def test_a_diverging_chain_raises_rather_than_returning_nan():
     m = small().fit(moons, moons, **FIT)
     with pytest.raises(FloatingPointError, match='step_size'):
         m.sample(torch.zeros(4, 2), n_langevin_steps=50, step_size=1e6, precondition=False, seed=0)
+
+def test_annealing_cap_is_measured_for_other_costs():
+    "ε/2 is the inverse curvature of |x - y|²/ε; a cost four times steeper must get about a quarter of that cap."
+    torch.manual_seed(0)
+    steep = lambda x, y: 4 * ((x - y) ** 2).sum(1)
+    kw = dict(n_iters=20, batch_size=64, progress=False)
+    m_sq, m_steep = small(eps=1.0).fit(moons, moons, **kw), small(eps=1.0, cost=steep).fit(moons, moons, **kw)
+    x = moons(64, generator=make_generator(1))
+    assert m_sq._annealing_cap(x, m_sq.transport(x)) == 0.5
+    cap = m_steep._annealing_cap(x, m_steep.transport(x))
+    assert 0.5 / 8 < cap < 0.5 / 2, cap             # ε/8 up to the learned potential's own curvature
+    m_steep.sample(x, init='noise', n_langevin_steps=20, seed=0)        # annealed, with the measured cap: finite
