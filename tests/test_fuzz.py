@@ -221,3 +221,42 @@ def test_gaussian_closed_forms_follow_the_rule(c0, c1, nan_mean):
             assert all(torch.isfinite(t).all() for t in (out if isinstance(out, tuple) else (out,)))
         else:
             with pytest.raises((ValueError, TypeError), match='S0|S1|m1'): fn(m0, S0, m1, S1)
+
+
+@FUZZ
+@given(case=samples())
+def test_log_density_ratio_follows_the_rule(models, case):
+    "The divergence route with a known log q: one finite value per row, or an error naming x."
+    from otnb.data import Gaussian
+    x, valid, n = case
+    log_q = Gaussian(torch.zeros(D), torch.eye(D)).log_prob
+    call = lambda x: models['flow'].log_density_ratio(x, method='divergence', log_q=log_q)
+    event('valid input' if valid else 'invalid input')
+    if valid:
+        v = call(x)
+        assert v.shape == (n,) and torch.isfinite(v).all()
+    else:
+        with pytest.raises((ValueError, TypeError), match='x'): call(x)
+
+
+@FUZZ
+@given(n=st.one_of(st.integers(-3, 5), st.floats(-2, 5), st.booleans(), st.just('4'), st.none()))
+def test_generate_takes_a_positive_int(n):
+    "DSB.generate(n) with the OU reference: n draws, or an error naming n."
+    gen = _ou_dsb()
+    valid = isinstance(n, int) and not isinstance(n, bool) and n >= 1
+    if valid:
+        y = gen.generate(n, seed=0)
+        assert y.shape == (n, D) and torch.isfinite(y).all()
+    else:
+        with pytest.raises((ValueError, TypeError), match='n'): gen.generate(n, seed=0)
+
+
+_OU = {}
+def _ou_dsb():
+    "A tiny DSB with the OU reference, fitted once (generate needs its backward chain)."
+    if not _OU:
+        torch.manual_seed(0)
+        _OU['m'] = DSB(D, n_time_steps=4, reference='ou', **TINY).fit(moons, None, n_ipf=1, n_iters=3, n_cache=32,
+                                                                     batch_size=16, **QUIET)
+    return _OU['m']
