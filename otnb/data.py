@@ -283,7 +283,7 @@ def as_sampler(source, # a sampler callable or a tensor (or array) of samples `(
                device=None, dtype=None, # where and in which dtype to deliver the batches
               ) -> Sampler:
     "`source` as a `Sampler`; `ValueError`/`TypeError` naming `name` for a bad source or a wrong dimension."
-    if not callable(source) and not isinstance(source, (torch.Tensor,)) and not hasattr(source, '__array__'):
+    if not callable(source) and not isinstance(source, (torch.Tensor, list, tuple)) and not hasattr(source, '__array__'):
         raise TypeError(f"{name} must be a callable sampler(n) or a tensor of samples, got {type(source).__name__}")
     if isinstance(source, Sampler) and dim is None and device is None and dtype is None: return source
     return Sampler(source, name, dim, device, dtype)

@@ -260,3 +260,33 @@ def _ou_dsb():
         _OU['m'] = DSB(D, n_time_steps=4, reference='ou', **TINY).fit(moons, None, n_ipf=1, n_iters=3, n_cache=32,
                                                                      batch_size=16, **QUIET)
     return _OU['m']
+
+
+FIT_SOURCES = {   # a fitting verb called with `x` as its source (two steps): it fits, or names the argument
+    'OTFlow.fit_init': (lambda x: OTFlow(D, n_time_steps=2, **TINY).fit_init(x, moons, n_iters=2, batch_size=8, **QUIET),
+                        'source'),
+    'SCONES.fit_dual': (lambda x: SCONES(D, eps=1.0, **TINY).fit_dual(x, moons, n_iters=2, batch_size=8, **QUIET),
+                        'source'),
+    'DSB.fit': (lambda x: DSB(D, n_time_steps=2, **TINY).fit(x, moons, n_ipf=1, n_iters=2, n_cache=8, batch_size=8,
+                                                            n_eval=4, **QUIET), 'source'),
+    'MultimarginalInterpolant.fit': (lambda x: MultimarginalInterpolant(D, n_marginals=2, **TINY).fit(
+        [x, moons], n_iters=2, batch_size=8, **QUIET), 'marginals'),
+    'IterativeAlignmentFlow.fit': (lambda x: IterativeAlignmentFlow(n_layers=1, n_iters=2).fit(
+        [x, moons(16, generator=torch.Generator().manual_seed(0))], **QUIET), 'classes'),
+}
+MIN_FIT_ROWS = {'IterativeAlignmentFlow.fit': 4}     # a 1D map needs a few points per class (documented)
+PART = {'OTFlow.fit_init': 'flow', 'SCONES.fit_dual': 'dual', 'DSB.fit': 'forward', 'MultimarginalInterpolant.fit': 'fields',
+        'IterativeAlignmentFlow.fit': 'layers'}
+
+@pytest.mark.parametrize('verb', list(FIT_SOURCES))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(case=samples())
+def test_fit_sources_follow_the_rule(verb, case):
+    x, valid, n = case
+    valid = valid and n >= MIN_FIT_ROWS.get(verb, 1)
+    call, name = FIT_SOURCES[verb]
+    event('valid source' if valid else 'invalid source')
+    if valid: assert call(x).n_fitted(PART[verb]) == 1
+    else:
+        with pytest.raises((ValueError, TypeError)) as info: call(x)
+        assert name in str(info.value), (name, str(info.value))
