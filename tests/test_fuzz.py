@@ -290,3 +290,18 @@ def test_fit_sources_follow_the_rule(verb, case):
     else:
         with pytest.raises((ValueError, TypeError)) as info: call(x)
         assert name in str(info.value), (name, str(info.value))
+
+
+@pytest.mark.parametrize('name', ['eight_gaussians', 'moons', 'checkerboard', 'spirals', 'swiss_roll', 'circles',
+                                  'Gaussian'])
+@FUZZ
+@given(n=st.one_of(st.integers(-3, 9), st.floats(-2, 5), st.booleans(), st.just('4'), st.none()))
+def test_data_samplers_take_a_count(name, n):
+    "n ≥ 0 rows (n = 0 gives an empty (0, d) sample, as torch.randn does); anything else names n."
+    from otnb.data import TOYS_2D, Gaussian
+    draw = TOYS_2D[name] if name in TOYS_2D else Gaussian(torch.zeros(D), torch.eye(D))
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+        y = draw(n)
+        assert y.shape == (n, D) and torch.isfinite(y).all()
+    else:
+        with pytest.raises((ValueError, TypeError), match='n'): draw(n)
