@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_integrate.ipynb #93b1a75e
 from __future__ import annotations
+import math
 import torch
 import torchdiffeq, torchsde
 from .core import check_int, check_positive, make_generator
@@ -50,8 +51,16 @@ def _rk_solve(f, x0, t0: float, t1: float, n_time_steps: int, method: str, retur
     if not return_path: return y
     return tuple(torch.stack(p) for p in zip(*path)) if isinstance(y, tuple) else torch.stack(path)
 
-def _check_ode(x0, method):
+def _check_start(x0, t0, t1):
+    "x0 a floating-point tensor and the times finite, or an error naming them (x0's values are the caller's to check)."
     if not isinstance(x0, torch.Tensor): raise TypeError(f"x0 must be a torch.Tensor, got {type(x0).__name__}")
+    if not x0.is_floating_point():
+        raise TypeError(f"x0 must be a floating-point tensor, got {x0.dtype}: cast it, e.g. x0.float()")
+    for name, t in (('t0', t0), ('t1', t1)):        # numbers on the host; NaN here would give NaN paths silently
+        if isinstance(t, (int, float)) and not math.isfinite(t): raise ValueError(f"{name} must be finite, got {t}")
+
+def _check_ode(x0, method, t0=0.0, t1=1.0):
+    _check_start(x0, t0, t1)
     if method not in FIXED_ODE_METHODS + ADAPTIVE_ODE_METHODS:
         raise ValueError(f"method must be one of {FIXED_ODE_METHODS + ADAPTIVE_ODE_METHODS}, got {method!r}")
 
@@ -66,7 +75,7 @@ def odeint(f, # the field: f(t, x) -> dx/dt, x of shape (n, d)
            adjoint: bool = False, # backpropagate by torchdiffeq's adjoint method (O(1) memory; `f` an nn.Module)
           ) -> torch.Tensor:
     "Solve dx/dt = f(t, x) from `t0` to `t1`: the endpoint `(n, d)`, or the trajectory with `return_path=True`."
-    _check_ode(x0, method)
+    _check_ode(x0, method, t0, t1)
     n_time_steps = check_int(n_time_steps, 'n_time_steps')
     fixed = method in FIXED_ODE_METHODS
     if fixed and not adjoint: return _rk_solve(f, x0, t0, t1, n_time_steps, method, return_path)
@@ -103,7 +112,7 @@ def sdeint(drift, # the drift b(t, x) -> (n, d)
            seed=None, # an int or a `torch.Generator` fixing the Brownian path; None draws a fresh one
           ) -> torch.Tensor:
     "Solve the Itô SDE dX = b(t, X) dt + σ(t, X) dW: the endpoint `(n, d)`, or the trajectory with `return_path=True`."
-    if not isinstance(x0, torch.Tensor): raise TypeError(f"x0 must be a torch.Tensor, got {type(x0).__name__}")
+    _check_start(x0, t0, t1)
     if x0.ndim != 2: raise ValueError(f"x0 must have shape (n, d), got {tuple(x0.shape)}")
     if not t1 > t0: raise ValueError(f"t1 must be greater than t0 (time increases in sdeint), got t0={t0}, t1={t1}")
     if not callable(diffusion): check_positive(diffusion, 'diffusion', allow_zero=True)
@@ -160,7 +169,7 @@ def odeint_logdet(f, # the field f(t, x)
                   rtol: float = 1e-5, atol: float = 1e-6, # tolerances of adaptive solvers
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     "`(x(t1), ∫ div f dt)`: the endpoint and log det ∂x(t1)/∂x(t0); log p_t1(x(t1)) = log p_t0(x(t0)) - the integral."
-    _check_ode(x0, method)
+    _check_ode(x0, method, t0, t1)
     n_time_steps = check_int(n_time_steps, 'n_time_steps')
     probes = None
     if div == 'hutchinson':

@@ -305,3 +305,27 @@ def test_data_samplers_take_a_count(name, n):
         assert y.shape == (n, D) and torch.isfinite(y).all()
     else:
         with pytest.raises((ValueError, TypeError), match='n'): draw(n)
+
+
+@FUZZ
+@given(case=samples(), n_steps=st.sampled_from([1, 3, 0, -2, 2.5]), t1=st.sampled_from([1.0, 0.5, -1.0, math.nan]))
+def test_integrators_follow_the_rule(case, n_steps, t1):
+    "odeint and sdeint on a linear field: the end points `(n, d)`, finite, or an error naming the bad argument."
+    from otnb.integrate import odeint, sdeint
+    x, valid, n = case
+    steps_ok = isinstance(n_steps, int) and n_steps >= 1
+    calls = {'odeint': lambda: odeint(lambda t, z: -z, x, 0.0, t1, n_time_steps=n_steps),
+             'sdeint': lambda: sdeint(lambda t, z: -z, lambda t, z: torch.ones_like(z), x, 0.0, t1,
+                                      n_time_steps=n_steps, seed=0)}
+    # the integrators take floating-point tensors (the verbs convert what users hold before they call them)
+    tensor = isinstance(x, torch.Tensor) and x.is_floating_point()
+    for name, call in calls.items():
+        times_ok = math.isfinite(t1) and (t1 > 0 or name == 'odeint')       # sdeint runs forward in time only
+        if tensor and valid and steps_ok and times_ok:
+            y = call()
+            assert y.shape == (n, D) and torch.isfinite(y).all(), name
+        elif not tensor or not steps_ok or not times_ok:
+            with pytest.raises((ValueError, TypeError)) as info: call()
+            said = str(info.value)
+            assert any(k in said for k in ('x0', 'n_time_steps', 't1')), (name, said)
+        # a tensor with NaN or a bad shape is the caller's to check: the verbs do (no host sync in the integrator)
