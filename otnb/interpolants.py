@@ -359,6 +359,7 @@ def optimize_path(cost, # cost(path, generator) -> scalar tensor, differentiable
                   device=None, dtype=None, # where the path lives: the device and dtype of the cost's samples
                  ) -> FourierPath:
     "Minimise `cost` over Fourier paths from vertex i to vertex j; returns the optimised path (frozen)."
+    n_iters = check_int(n_iters, 'n_iters')
     path = FourierPath(i, j, n_vertices, n_modes, via, via_weight, device=device, dtype=dtype)
     g = make_generator(seed, device)
     train(lambda: cost(path, g), path, n_iters, lr=lr, progress=progress, desc='path', grad_clip=10.0)
@@ -374,6 +375,9 @@ def optimize_path(self: MultimarginalInterpolant,
                   n_time_steps: int = 16, batch_size: int = 256, # random times and coupling samples per step
                   seed=0, progress: bool = False) -> FourierPath:
     "A path from vertex i to vertex j minimising the kinetic cost with the fields frozen."
+    i, j = check_int(i, 'i', 0), check_int(j, 'j', 0)                  # a bool or a float is not a vertex index
+    if via is not None: via = check_int(via, 'via', 0)
+    batch_size, n_time_steps = check_int(batch_size, 'batch_size'), check_int(n_time_steps, 'n_time_steps')
     draw = self._coupled if marginals is None and not callable(coupling) else _coupled_draw(self, marginals, coupling)
     if draw is None: raise ValueError("marginals are needed (the model was not fitted in this session)")
     gen = self.generator(seed)

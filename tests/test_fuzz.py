@@ -329,3 +329,27 @@ def test_integrators_follow_the_rule(case, n_steps, t1):
             said = str(info.value)
             assert any(k in said for k in ('x0', 'n_time_steps', 't1')), (name, said)
         # a tensor with NaN or a bad shape is the caller's to check: the verbs do (no host sync in the integrator)
+
+
+@FUZZ
+@given(i=st.one_of(st.integers(-1, 3), st.floats(0, 2), st.booleans()), j=st.integers(-1, 3),
+       via=st.one_of(st.none(), st.integers(-1, 3)), n_iters=st.sampled_from([1, 2, 0, -1]),
+       batch_size=st.sampled_from([8, 0]), n_time_steps=st.sampled_from([2, 0]))
+def test_optimize_path_follows_the_rule(models, i, j, via, n_iters, batch_size, n_time_steps):
+    "Vertex indices are ints in [0, K] (i ≠ j, via a third one); counts are ints ≥ 1; else an error naming one of them."
+    from otnb.interpolants import FourierPath
+    V = models['interp'].n_vertices
+    is_index = lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < V
+    valid = (is_index(i) and is_index(j) and i != j and (via is None or is_index(via) and via not in (i, j))
+             and n_iters >= 1 and batch_size >= 1 and n_time_steps >= 1)
+    call = lambda: models['interp'].optimize_path(i, j, via=via, n_iters=n_iters, batch_size=batch_size,
+                                                  n_time_steps=n_time_steps)
+    event('valid' if valid else 'invalid')
+    if valid:
+        path = call()
+        alpha = path(torch.linspace(0, 1, 5))
+        assert isinstance(path, FourierPath) and torch.isfinite(alpha).all()
+    else:
+        with pytest.raises((ValueError, TypeError)) as info: call()
+        said = str(info.value)
+        assert any(k in said for k in ('i ', 'j ', 'via', 'n_iters', 'batch_size', 'n_time_steps', 'i and j')), said
