@@ -107,8 +107,7 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
     lr = check_positive(lr, 'lr')
     if grad_clip is not None: grad_clip = check_positive(grad_clip, 'grad_clip')
     samplers = [as_sampler(s, f'samplers[{i}]') for i, s in enumerate(samplers)]
-    one = isinstance(batch_size, (int, float, str, bool)) or batch_size is None
-    sizes = [batch_size] * len(samplers) if one else list(batch_size)
+    sizes = list(batch_size) if isinstance(batch_size, (list, tuple)) else [batch_size] * len(samplers)
     if len(sizes) != len(samplers):
         raise ValueError(f"batch_size must be an int or have one entry per sampler ({len(samplers)}), got {len(sizes)}")
     sizes = [check_int(b, 'batch_size') for b in sizes]
