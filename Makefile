@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.otnb-installed
 NBS := $(sort $(wildcard nbs/*.ipynb nbs/tutorials/*.ipynb))
 
-.PHONY: install test test-nbs test-py check sync readme proc docs-check browser-check run-notebooks docs site bench clean
+.PHONY: install test test-nbs test-py check install-check sync readme proc docs-check browser-check run-notebooks docs site bench clean
 
 install: $(STAMP)
 
@@ -43,6 +43,11 @@ test-py: install
 # notebooks clean, library exported, README current: what CI requires of a commit
 check: install
 	$(BIN)/python tools/check_sync.py
+
+# as a user installs it: sdist and wheel built and twine-checked, the wheel alone (no dev extras) in a fresh
+# environment pinned to this torch, and the README's first example run there; requirements = what otnb/ imports
+install-check: install
+	$(BIN)/python tools/install_check.py
 
 # ---- docs ------------------------------------------------------------------------------------
 # nbdev's processing of nbs/ into _proc/ (reads _quarto.yml through the nbs/_quarto.yml symlink)
