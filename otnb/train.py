@@ -83,6 +83,28 @@ def _fusable(params) -> bool | None:
     ok = all(p.is_floating_point() and p.device.type in ('cpu', 'cuda') for p in params)
     return True if ok else None
 
+class _LastGood:
+    "A run's state at the last step whose losses and parameters were read as finite: what a failed run returns to."
+    def __init__(self, tensors, optimizer, ema, n_losses):
+        self.tensors, self.optimizer, self.ema = tensors, optimizer, ema
+        self.take(0, n_losses)
+
+    @torch.no_grad()
+    def take(self, step: int, n_losses: int):
+        "Copy the parameters and buffers, the optimiser's state and the EMA, on their devices."
+        self.step, self.n_losses = step, n_losses
+        self.values = [t.detach().clone() for t in self.tensors]
+        self.opt = copy.deepcopy(self.optimizer.state_dict())
+        self.avg = copy.deepcopy(self.ema.state_dict()) if self.ema is not None else None
+
+    @torch.no_grad()
+    def restore(self, losses: list):
+        "Put the copies back, and cut `losses` to the length it had then."
+        for t, v in zip(self.tensors, self.values): t.copy_(v)
+        self.optimizer.load_state_dict(self.opt)
+        if self.ema is not None: self.ema.load_state_dict(self.avg)
+        del losses[self.n_losses:]
+
 def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_fn())
           params, # the parameters to optimise: an nn.Module or an iterable of tensors / param groups
           n_iters: int, # number of optimisation steps
@@ -128,18 +150,23 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
     losses = [] if history is None else history
     bar = tqdm(total=n_iters, desc=desc, disable=not progress, leave=False, mininterval=0.5)
     buf, done, running = None, 0, None
+    state = flat + (list(module.buffers()) if module is not None else [])
+    good = _LastGood(state, optimizer, ema, len(losses))
     def read(upto):                                       # the one host synchronisation, every `log_every` steps
         nonlocal done, running
-        vals = buf[done:upto].tolist()
+        finite = torch.stack([p.detach().isfinite().all() for p in flat]).all().to(buf.dtype)
+        *vals, finite = torch.cat([buf[done:upto], finite[None]]).tolist()     # the losses and one flag, one read
         for k, v in enumerate(vals):
             if not math.isfinite(v):
-                losses.extend(vals[:k + 1])
                 raise FloatingPointError(f"{desc}: the loss is {v} at step {done + k}; lower lr or check the data")
             running = v if running is None else 0.98 * running + 0.02 * v
+        if not finite:
+            raise FloatingPointError(f"{desc}: a parameter is not finite after step {upto - 1}; lower lr")
         losses.extend(vals)
         bar.update(upto - done)
         done = upto
         if progress and vals: bar.set_postfix(loss=f"{running:.4g}")
+        if upto < n_iters: good.take(upto, len(losses))
     try:
         for step in range(n_iters):
             f = lr_factor(step, n_iters, schedule, warmup, final_lr)
@@ -160,6 +187,12 @@ def train(loss_fn, # loss_fn(*batches) -> scalar loss tensor (no samplers: loss_
             if (step + 1) % log_every == 0: read(step + 1)
         if buf is not None: read(n_iters)
         if final_ema is not None: final_ema.copy_to(module)
+    except BaseException as e:
+        good.restore(losses)
+        if hasattr(e, 'add_note'):                        # Python >= 3.11
+            e.add_note(f"{desc}: the parameters, optimiser state, EMA and history are restored to step {good.step}, "
+                       f"the last one read as finite (train reads every log_every={log_every} steps)")
+        raise
     finally:
         bar.close()
         for g, b in zip(optimizer.param_groups, base): g['lr'] = b
