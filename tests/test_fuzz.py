@@ -62,6 +62,7 @@ def check_rule(call, x, valid, n, name, out_dim=D):
 def models():
     torch.manual_seed(0)
     flow = OTFlow(D, n_time_steps=4, **TINY).fit(moons, moons, n_iters=5, reflow_iters=0, n_rounds=0, **QUIET)
+    flow.fit_ratio(moons, moons, n_iters=3, batch_size=16, **QUIET)          # for the time-score route
     dsb = DSB(D, n_time_steps=4, **TINY).fit(moons, moons, n_ipf=1, n_iters=3, n_cache=32, batch_size=16, **QUIET)
     sc = SCONES(D, eps=1.0, **TINY).fit(moons, moons, n_iters=5, batch_size=16, **QUIET)
     mi = MultimarginalInterpolant(D, n_marginals=2, n_time_steps=4, **TINY).fit([moons, moons], n_iters=5,
@@ -223,14 +224,19 @@ def test_gaussian_closed_forms_follow_the_rule(c0, c1, nan_mean):
             with pytest.raises((ValueError, TypeError), match='S0|S1|m1'): fn(m0, S0, m1, S1)
 
 
+ROUTES = ['time_score', 'divergence, log_q', 'divergence, log_p']
+
+@pytest.mark.parametrize('route', ROUTES)
 @FUZZ
 @given(case=samples())
-def test_log_density_ratio_follows_the_rule(models, case):
-    "The divergence route with a known log q: one finite value per row, or an error naming x."
+def test_log_density_ratio_follows_the_rule(models, route, case):
+    "Each route (time score; divergence with a known log q or log p): a finite value per row, or an error naming x."
     from otnb.data import Gaussian
     x, valid, n = case
-    log_q = Gaussian(torch.zeros(D), torch.eye(D)).log_prob
-    call = lambda x: models['flow'].log_density_ratio(x, method='divergence', log_q=log_q)
+    log = Gaussian(torch.zeros(D), torch.eye(D)).log_prob
+    kw = {'time_score': {}, 'divergence, log_q': dict(method='divergence', log_q=log),
+          'divergence, log_p': dict(method='divergence', log_p=log)}[route]
+    call = lambda x: models['flow'].log_density_ratio(x, **kw)
     event('valid input' if valid else 'invalid input')
     if valid:
         v = call(x)
