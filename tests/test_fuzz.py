@@ -38,7 +38,8 @@ def samples(draw, d=D):
     if flaw in ('nan', 'inf', '-inf') and container == 'expanded': container = 'tensor'    # expand drops rows
     x = torch.randn(shape, generator=torch.Generator().manual_seed(draw(st.integers(0, 99))), dtype=torch.float64)
     if flaw in ('nan', 'inf', '-inf'): x.view(-1)[draw(st.integers(0, x.numel() - 1))] = float(flaw)
-    x = (3 * x).round().to(torch.int64) if dtype == 'int64' else (x > 0 if dtype == 'bool' else x.to(getattr(torch, dtype)))
+    if dtype == 'int64': x = (3 * x).round().to(torch.int64)
+    else: x = x > 0 if dtype == 'bool' else x.to(getattr(torch, dtype))
     if container == 'numpy': x = x.numpy()
     elif container == 'list': x = x.tolist()
     elif container == 'noncontiguous' and len(shape) == 2: x = x.T.contiguous().T

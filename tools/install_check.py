@@ -32,7 +32,8 @@ def imported_modules(lib=ROOT / 'otnb'):
     for f in lib.glob('*.py'):
         for node in ast.walk(ast.parse(f.read_text(encoding='utf-8'))):
             if isinstance(node, ast.Import): mods |= {a.name.split('.')[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module: mods.add(node.module.split('.')[0])
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                mods.add(node.module.split('.')[0])
     return mods - {'otnb', '__future__'} - set(sys.stdlib_module_names)
 
 
