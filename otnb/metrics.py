@@ -5,6 +5,7 @@
 # %% ../nbs/03_metrics.ipynb #6777595a
 from __future__ import annotations
 import math
+from typing import NamedTuple
 import numpy as np
 import torch, ot
 from .core import check_samples, check_same_dim, check_positive, check_int, make_generator, allow_host_sync, categorical
@@ -13,7 +14,7 @@ from .gaussian import gaussian_w2
 # %% auto #0
 __all__ = ['SINKHORN_ITERS', 'SINKHORN_REL_EPS', 'SINKHORN_ABSORB', 'COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple',
            'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp',
-           'coupling_errors', 'sinkhorn_conditional', 'sinkhorn_plan_moments']
+           'coupling_errors', 'sinkhorn_conditional', 'sinkhorn_plan_moments', 'Floor', 'sampling_floor']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
 def _pair(x, y, names=('x', 'y')):
@@ -237,3 +238,26 @@ def sinkhorn_plan_moments(x, y, # the two samples, shapes `(n, d)` and `(m, d)`
     C = xc.T @ plan @ yc                                     # the plan's cross-covariance (its weights sum to 1)
     cov = torch.cat([torch.cat([xc.T @ xc / len(x), C], 1), torch.cat([C.T, yc.T @ yc / len(y)], 1)], 0)
     return torch.cat([x.mean(0), y.mean(0)]), cov
+
+# %% ../nbs/03_metrics.ipynb #db54925d
+class Floor(NamedTuple):
+    "What a statistic reads for a perfect fit: its mean and standard deviation over independent exact draws."
+    mean: float
+    sd: float
+    n_reps: int
+
+    @property
+    def bound(self) -> float:
+        "The mean plus three standard deviations: the allowance of a check for sampling alone."
+        return self.mean + 3 * self.sd
+
+def sampling_floor(draw, # draw(generator) -> one exact sample at the size the check uses
+                   statistic, # statistic(sample) -> a scalar: the check's statistic of that sample
+                   n_reps: int = 20, # independent draws (>= 2)
+                   seed: int = 0, # draw r uses `make_generator(seed + r)`
+                  ) -> Floor:
+    "Mean and sd of `statistic(draw(g))` over `n_reps` independent generators: the check's sampling floor."
+    n_reps = check_int(n_reps, 'n_reps', 2)
+    vals = torch.tensor([float(statistic(draw(make_generator(seed + r)))) for r in range(n_reps)], dtype=torch.float64)
+    if not torch.isfinite(vals).all(): raise FloatingPointError(f"the statistic is not finite on exact draws: {vals}")
+    return Floor(vals.mean().item(), vals.std().item(), n_reps)
