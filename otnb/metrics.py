@@ -13,7 +13,7 @@ from .gaussian import gaussian_w2
 
 # %% auto #0
 __all__ = ['SINKHORN_ITERS', 'SINKHORN_REL_EPS', 'SINKHORN_ABSORB', 'COUPLINGS', 'w2', 'ot_pairing', 'sinkhorn_pairing', 'couple',
-           'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp',
+           'sinkhorn_divergence', 'sliced_w2', 'mmd', 'energy_distance', 'mean_cov', 'bw_uvp', 'l2_uvp', 'l2_uvp_se',
            'coupling_errors', 'sinkhorn_conditional', 'sinkhorn_plan_moments', 'Floor', 'sampling_floor']
 
 # %% ../nbs/03_metrics.ipynb #29cbafaf
@@ -182,18 +182,32 @@ def bw_uvp(m_fit, S_fit, # mean and covariance of the fitted Gaussian (e.g. `mea
     "Bures-Wasserstein unexplained variance, in % of the target variance: 100·W2²(fit, true) / (½ tr S_true)."
     return 100 * gaussian_w2(m_fit, S_fit, m_true, S_true) / (0.5 * torch.as_tensor(S_true).trace())
 
-def l2_uvp(mapped, # the learned map applied to source points, shape `(n, d)`
-           true_mapped, # the true map applied to the same points, shape `(n, d)`, n ≥ 2
-          ) -> torch.Tensor:
-    "L2 unexplained variance of a map, in %: 100·mean|T̂(x) - T*(x)|² / Var(T*(x))."
+def _l2_uvp_terms(mapped, true_mapped) -> tuple[torch.Tensor, torch.Tensor]:
+    "Per point: the squared error |T̂(x_i) - T*(x_i)|² and the spread |T*(x_i) - mean T*|²; the score is 100·ē/v̄."
     mapped, true_mapped = _pair(mapped, true_mapped, ('mapped', 'true_mapped'))
     if mapped.shape != true_mapped.shape:
         raise ValueError(f"mapped and true_mapped must have the same shape, "
                          f"got {tuple(mapped.shape)} and {tuple(true_mapped.shape)}")
-    var = true_mapped.var(0, correction=0).sum()
-    if len(true_mapped) < 2 or var <= 0:
+    spread = ((true_mapped - true_mapped.mean(0)) ** 2).sum(1)
+    if len(true_mapped) < 2 or spread.sum() <= 0:
         raise ValueError("true_mapped must have at least 2 distinct points (a positive variance)")
-    return 100 * ((mapped - true_mapped) ** 2).sum(1).mean() / var
+    return ((mapped - true_mapped) ** 2).sum(1), spread
+
+def l2_uvp(mapped, # the learned map applied to source points, shape `(n, d)`
+           true_mapped, # the true map applied to the same points, shape `(n, d)`, n ≥ 2
+          ) -> torch.Tensor:
+    "L2 unexplained variance of a map, in %: 100·mean|T̂(x) - T*(x)|² / Var(T*(x))."
+    err, spread = _l2_uvp_terms(mapped, true_mapped)
+    return 100 * err.mean() / spread.mean()
+
+def l2_uvp_se(mapped, # as in `l2_uvp`
+              true_mapped, # as in `l2_uvp`
+             ) -> torch.Tensor:
+    "The standard error of `l2_uvp` over the points, in %: the delta method on the ratio of two means."
+    err, spread = _l2_uvp_terms(mapped, true_mapped)
+    score = 100 * err.mean() / spread.mean()
+    if err.mean() == 0: return score                        # an exact map: no error to be uncertain about
+    return score * (err / err.mean() - spread / spread.mean()).std() / math.sqrt(len(err))
 
 # %% ../nbs/03_metrics.ipynb #52de33cd
 def coupling_errors(mean, cov, # the pairs' joint mean `(d + d',)` and covariance: `mean_cov` of `cat([x, y], 1)`
