@@ -15,7 +15,7 @@ from otnb.scones import SCONES
 from otnb.otflow import OTFlow
 from otnb.interpolants import MultimarginalInterpolant
 from otnb.alignment import IterativeAlignmentFlow
-from otnb.metrics import w2, sliced_w2, mmd, energy_distance, l2_uvp, sinkhorn_divergence
+from otnb.metrics import w2, sliced_w2, mmd, energy_distance, l2_uvp, l2_uvp_se, sinkhorn_divergence, sampling_floor
 
 D = 2
 TINY = dict(width=16, depth=1)
@@ -118,16 +118,30 @@ def test_floor_distances_follow_the_rule(fn, case):
         assert 'x' in str(info.value)
 
 
+@pytest.mark.parametrize('fn', [l2_uvp, l2_uvp_se])
 @FUZZ
 @given(case=samples())
-def test_l2_uvp_follows_the_rule(case):
+def test_l2_uvp_follows_the_rule(fn, case):
+    "The score and its SE: a finite scalar, or an error naming mapped."
     x, valid, n = case
     ref = torch.randn(n if valid else 3, D, generator=torch.Generator().manual_seed(2))
     if valid and n >= 2:
-        v = l2_uvp(x, ref)
-        assert v.ndim == 0 and torch.isfinite(v)
+        v = fn(x, ref)
+        assert v.ndim == 0 and torch.isfinite(v) and v >= 0
     elif not valid:
-        with pytest.raises((ValueError, TypeError)): l2_uvp(x, ref)
+        with pytest.raises((ValueError, TypeError), match='mapped'): fn(x, ref)
+
+
+@FUZZ
+@given(n_reps=st.one_of(st.integers(-3, 6), st.floats(-2, 5), st.booleans(), st.just('4'), st.none()))
+def test_sampling_floor_takes_a_count(n_reps):
+    "sampling_floor(n_reps): an int >= 2 gives a finite mean and sd; anything else an error naming n_reps."
+    draw, stat = (lambda g: torch.randn(8, D, generator=g)), (lambda y: (y.mean(0) ** 2).sum())
+    if isinstance(n_reps, int) and not isinstance(n_reps, bool) and n_reps >= 2:
+        fl = sampling_floor(draw, stat, n_reps=n_reps)
+        assert math.isfinite(fl.mean) and math.isfinite(fl.sd) and fl.sd >= 0 and fl.n_reps == n_reps
+    else:
+        with pytest.raises((ValueError, TypeError), match='n_reps'): sampling_floor(draw, stat, n_reps=n_reps)
 
 
 BAD_COUNTS = [0, -3, 2.5, True, '8', None]
