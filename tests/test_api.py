@@ -2,10 +2,11 @@
 import inspect
 import pytest
 import otnb
-from otnb import core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones, alignment
+from otnb import core, data, gaussian, metrics, nets, integrate, train, distributed, interpolants, otflow, dsb, scones
+from otnb import alignment
 from otnb._modidx import d as modidx
 
-MODULES = [core, data, gaussian, metrics, nets, integrate, train, interpolants, otflow, dsb, scones, alignment]
+MODULES = [core, data, gaussian, metrics, nets, integrate, train, distributed, interpolants, otflow, dsb, scones, alignment]
 # names the conventions replaced: optimisation iterations are n_iters, time grids n_time_steps, batches batch_size
 RETIRED = {'n_steps': 'n_iters or n_time_steps', 'batch': 'batch_size', 'n_t': 'n_time_steps', 'init_steps': 'n_iters',
            'ratio_steps': 'ratio_iters', 'flow_steps': 'flow_iters', 'clf_steps': 'clf_iters', 'generator_seed': 'seed'}
