@@ -3,7 +3,9 @@
 1. nbdev read the top-level _quarto.yml (the processed copy in _proc/ is that file);
 2. the sidebar of _quarto.yml lists every notebook in nbs/, and only existing ones;
 3. every page of the sidebar renders into the local site (tools/docs_site.py; written to --out, default a temp folder);
-4. README.md is what tools/readme.py makes of the processed index.
+4. README.md is what tools/readme.py makes of the processed index;
+5. each notebook's title cell holds only its `# title` and `> summary`: nbdev turns that cell into the page's front
+   matter and drops anything else in it, so text there never reaches the site.
 """
 import argparse, sys, tempfile
 from pathlib import Path
@@ -51,6 +53,15 @@ if not problems:
 # 4. README in sync
 if (root / 'README.md').read_text() != readme_text(proc / 'index.ipynb'):
     problems.append('README.md is stale: run `make readme` and commit it')
+
+# 5. nothing after the summary in a title cell (nbdev drops it)
+import json
+for nb in sorted(notebooks):
+    cells = json.loads((nbs / nb).read_text())['cells']
+    title = next((c for c in cells if c['cell_type'] == 'markdown'), None)
+    text = ''.join(title['source']).strip() if title else ''
+    if text.startswith('# ') and any(l.strip() and not l.startswith(('# ', '>')) for l in text.splitlines()):
+        problems.append(f'{nb}: the title cell has text after the summary, which nbdev drops; move it to the next cell')
 
 if problems:
     print('docs check failed:\n  ' + '\n  '.join(problems)); sys.exit(1)
