@@ -9,7 +9,7 @@ Usage: python tools/install_check.py [--keep DIR]
    instead of a multi-GB CUDA one; `pip check` must pass.
 4. The README's first example runs there, from an empty folder, so that only the installed package can be imported.
 """
-import argparse, ast, configparser, importlib.metadata as md, re, shlex, subprocess, sys, tempfile, time
+import argparse, ast, configparser, importlib.metadata as md, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +67,11 @@ def run(cmd, **kw):
 def main(work):
     t0 = time.time()
     check_requirements()
-    dist = work / 'dist'
-    run([sys.executable, '-m', 'build', '--sdist', '--wheel', '--outdir', dist, ROOT], stdout=subprocess.DEVNULL)
+    dist, scratch = work / 'dist', ROOT / 'build'
+    had_scratch = scratch.exists()
+    try: run([sys.executable, '-m', 'build', '--sdist', '--wheel', '--outdir', dist, ROOT], stdout=subprocess.DEVNULL)
+    finally:                                  # setuptools leaves build/lib in the source tree: not the project's
+        if not had_scratch: shutil.rmtree(scratch, ignore_errors=True)
     run([sys.executable, '-m', 'twine', 'check', '--strict', *sorted(dist.iterdir())])
     venv = work / 'venv'
     run([sys.executable, '-m', 'venv', venv])
