@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from .core import allow_host_sync, check_int, check_positive, check_samples, check_spd, make_generator, randn, renamed
 from .gaussian import gaussian_ot_map, sqrtm_psd
 from .metrics import mean_cov, w2
+from .distributed import is_main
 from .train import Estimator, all_or_nothing, read_checkpoint
 
 # %% auto #0
@@ -370,7 +371,7 @@ def fit(self: IterativeAlignmentFlow,
     self.slopes = x.new_ones(n, K, k, 2)
     g = make_generator(seed, dev)
     found, after = [], []
-    for i in tqdm(range(n), desc='IAF layers', disable=not progress, leave=False):
+    for i in tqdm(range(n), desc='IAF layers', disable=not (progress and is_main()), leave=False):
         objective = _Discrepancy(x, groups, w)
         if self.directions == 'identity': W = torch.eye(d, dtype=dt, device=dev)
         else: W = _orthonormal(randn(d, k, generator=g, device=dev, dtype=dt))

@@ -13,6 +13,7 @@ from .data import Gaussian
 from .gaussian import gaussian_entropic_plan
 from .metrics import sliced_w2
 from .nets import TimeMLP
+from .distributed import all_reduce_mean, batch_rows, keep_rows
 from .train import Estimator, all_or_nothing, train
 
 # %% auto #0
@@ -171,9 +172,9 @@ def _paths(self: DSB, direction: str, source, n: int, generator) -> torch.Tensor
 @patch
 def _mean_matching_batch(self: DSB, direction: str, paths: torch.Tensor, batch_size: int, generator):
     "`batch_size` random (step, path) pairs of `paths`: the inputs, their step indices and their mean-matching targets."
-    N, n = paths.shape[0] - 1, paths.shape[1]
-    k = randint(N, (batch_size,), generator, paths.device)
-    i = randint(n, (batch_size,), generator, paths.device)
+    N, n, b = paths.shape[0] - 1, paths.shape[1], batch_rows(batch_size)     # b: this rank's draws (06_distributed)
+    k = randint(N, (b,), generator, paths.device)
+    k, i = keep_rows(k, randint(n, (b,), generator, paths.device))
     x_k, x_next = paths[k, i], paths[k + 1, i]
     if direction == 'backward':   # B_{k+1}(X_{k+1}) ≈ E[X_{k+1} + F_k(X_k) - F_k(X_{k+1}) | X_{k+1}]
         x_in, x_other, other = x_next, x_k, 'forward'
@@ -203,7 +204,8 @@ def _half_step(self: DSB, direction: str, source, label: str, *, n_iters, batch_
     if not warm_start:
         for m in net.modules():
             if hasattr(m, 'reset_parameters'): m.reset_parameters()
-    cache = _PathCache(lambda: self._paths(direction, source, n_cache, generator), refresh)
+    n_paths = batch_rows(n_cache, 'n_cache', exact=False)       # under torchrun: a cache per rank
+    cache = _PathCache(lambda: self._paths(direction, source, n_paths, generator), refresh)
     def loss():
         x_in, k, target = self._mean_matching_batch(direction, cache(), batch_size, generator)
         pred = self._step_mean(direction, k, x_in, fitting=True)
@@ -249,8 +251,9 @@ def fit(self: DSB,
         self._half_step('forward', P1, label=f'forward_{it}', **kw)              # fit F on backward paths from p1
         with torch.no_grad():
             x0, x1 = P0(n_eval, generator=g), P1(n_eval, generator=g)
-            diag.append(dict(ipf=it, p1=sliced_w2(self._chain(x0, 'forward', g), x1).item(),
-                             p0=sliced_w2(self._chain(x1, 'backward', g), x0).item()))
+            p1, p0 = all_reduce_mean(torch.stack([sliced_w2(self._chain(x0, 'forward', g), x1),
+                                                  sliced_w2(self._chain(x1, 'backward', g), x0)])).tolist()
+            diag.append(dict(ipf=it, p1=p1, p0=p0))
     return self
 
 @patch(as_prop=True)

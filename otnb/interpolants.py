@@ -8,10 +8,11 @@ import math
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import check_samples, check_int, check_positive, check_spd, make_generator, rand, randn, randint, renamed
+from .core import check_samples, check_int, check_positive, check_spd, rand, randn, randint, renamed
 from .metrics import couple
 from .nets import SimplexMLP
 from .integrate import odeint, sdeint, kinetic
+from .distributed import batch_rows, keep_rows, rank_generator
 from .train import Estimator, all_or_nothing, train
 
 # %% auto #0
@@ -186,9 +187,10 @@ def fit(self: MultimarginalInterpolant,
     n_iters, batch_size = check_int(n_iters, 'n_iters'), check_int(batch_size, 'batch_size')
     draw = _coupled_draw(self, marginals, coupling)
     g, dev, dt = self.generator(seed), self.device, self.dtype
+    n = batch_rows(batch_size)                  # under torchrun: this rank's rows (06_distributed)
     def step():
-        xk = self._draw(draw, batch_size, g)
-        return self.loss(xk, _sample_alpha(batch_size, self.n_vertices, edge_prob, g, dev, dt))
+        xk = self._draw(draw, n, g)
+        return self.loss(*keep_rows(xk, _sample_alpha(n, self.n_vertices, edge_prob, g, dev, dt)))
     train(step, self.net, n_iters, lr=lr, ema=ema_decay, progress=progress, desc='interpolant',
           history=self.log('loss'))
     self._coupled = draw
@@ -327,10 +329,13 @@ def path_cost_samples(g, # fields g(alpha, x) -> (n, K+1, d)
                       n_time_steps: int = 32, # cells of the time grid (midpoint rule, or one random time per cell)
                       batch_size: int = 1024, # coupling samples per time
                       generator=None, # if given, stratified random times instead of midpoints
+                      split: bool = False, # under torchrun, this rank's share of the rows (a training step's cost)
                      ) -> torch.Tensor:
     "Monte Carlo estimate of ∫₀¹ E|Σ_k α̇_k g_k(α(t), x(α(t)))|² dt."
-    xk = draw(batch_size * n_time_steps)
-    t = _times(n_time_steps, generator, xk.device, xk.dtype).repeat_interleave(batch_size)
+    b = batch_rows(batch_size) if split else batch_size
+    xk = draw(b * n_time_steps)
+    t = _times(n_time_steps, generator, xk.device, xk.dtype).repeat_interleave(b)
+    if split: xk, t = keep_rows(xk, t)
     a, da = velocity(path, t)
     x = (a[..., None] * xk).sum(1)
     return ((da[..., None] * g(a, x)).sum(1) ** 2).sum(1).mean()
@@ -361,7 +366,7 @@ def optimize_path(cost, # cost(path, generator) -> scalar tensor, differentiable
     "Minimise `cost` over Fourier paths from vertex i to vertex j; returns the optimised path (frozen)."
     n_iters = check_int(n_iters, 'n_iters')
     path = FourierPath(i, j, n_vertices, n_modes, via, via_weight, device=device, dtype=dtype)
-    g = make_generator(seed, device)
+    g = rank_generator(seed, device)
     train(lambda: cost(path, g), path, n_iters, lr=lr, progress=progress, desc='path', grad_clip=10.0)
     return path.requires_grad_(False)
 
@@ -383,7 +388,7 @@ def optimize_path(self: MultimarginalInterpolant,
     gen = self.generator(seed)
     self.net.requires_grad_(False)
     def cost(pth, g):                            # one stream for the data and the times
-        return path_cost_samples(self.g, lambda n: self._draw(draw, n, g), pth, n_time_steps, batch_size, g)
+        return path_cost_samples(self.g, lambda n: self._draw(draw, n, g), pth, n_time_steps, batch_size, g, split=True)
     try:
         return optimize_path(cost, i, j, self.n_vertices, n_modes, n_iters, lr, via, via_weight, gen, progress,
                              self.device, self.dtype)

@@ -13,6 +13,7 @@ from .core import check_int, check_positive, check_samples, rand, randint, renam
 from .nets import MLP, TimeMLP
 from .integrate import odeint, odeint_logdet, kinetic
 from .metrics import couple, COUPLINGS, SINKHORN_REL_EPS, w2, mean_cov
+from .distributed import all_reduce_mean, batch_rows, is_main, keep_rows
 from .train import Estimator, all_or_nothing, train, snapshot
 
 # %% auto #0
@@ -89,11 +90,11 @@ def fit_init(self: OTFlow,
     rel_eps, batch_size = check_positive(rel_eps, 'rel_eps'), check_int(batch_size, 'batch_size')
     n_iters = check_int(n_iters, 'n_iters')
     P, Q, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
-    dev, dt = self.device, self.dtype
-    def step():
-        x0, x1 = P(batch_size, generator=g), Q(batch_size, generator=g)
-        t = rand(batch_size, 1, generator=g, device=dev, dtype=dt)
-        return flow_matching_loss(self.net, x0, couple(x0, x1, coupling, rel_eps, g), t)
+    dev, dt, n = self.device, self.dtype, batch_rows(batch_size)
+    def step():                                 # the pairing sees all n rows: a rank's own, or the global batch
+        x0, x1 = P(n, generator=g), Q(n, generator=g)
+        t = rand(n, 1, generator=g, device=dev, dtype=dt)
+        return flow_matching_loss(self.net, *keep_rows(x0, couple(x0, x1, coupling, rel_eps, g), t))
     train(step, self.net, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: init', history=self.log('init'))
     self.mark_fitted('flow')
     return self
@@ -115,12 +116,13 @@ def reflow(self: OTFlow,
     n_iters, n_pairs = check_int(n_iters, 'n_iters', 0), check_int(n_pairs, 'n_pairs')
     batch_size = check_int(batch_size, 'batch_size')
     P, g, dev, dt = self.sampler(source, 'source'), self.generator(seed), self.device, self.dtype
+    m, n = batch_rows(n_pairs, 'n_pairs', exact=False), batch_rows(batch_size)     # under torchrun: a pool per rank
     with torch.no_grad():
-        x0 = P(n_pairs, generator=g)
+        x0 = P(m, generator=g)
         x1 = self._flow(x0)                      # the flow is frozen while the pool is made
     def step():
-        i = randint(n_pairs, (batch_size,), g, dev)
-        return flow_matching_loss(self.net, x0[i], x1[i], rand(batch_size, 1, generator=g, device=dev, dtype=dt))
+        i, t = keep_rows(randint(m, (n,), g, dev), rand(n, 1, generator=g, device=dev, dtype=dt))
+        return flow_matching_loss(self.net, x0[i], x1[i], t)
     train(step, self.net, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: reflow', history=self.log('reflow'))
     return self
 
@@ -135,10 +137,11 @@ def logistic_loss(logit_pos: torch.Tensor, # logits on samples of the numerator 
 @patch
 def _classifier_block(self: OTFlow, k: int, pool, target, n_iters: int, batch_size: int, optimizer, generator):
     "Fit classifier k to tell `target` (label 1) from the frozen flow's images `pool` (label 0), by the logistic loss."
-    clf, dev = self.classifiers[k], self.device
+    clf, dev, n = self.classifiers[k], self.device, batch_rows(batch_size)
     def step():
-        moved = pool[randint(len(pool), (batch_size,), generator, dev)]
-        return logistic_loss(clf(target(batch_size, generator=generator)), clf(moved))
+        moved = pool[randint(len(pool), (n,), generator, dev)]
+        y, moved = keep_rows(target(n, generator=generator), moved)
+        return logistic_loss(clf(y), clf(moved))
     train(step, clf, n_iters, lr=optimizer.defaults['lr'], schedule=None, optimizer=optimizer, grad_clip=None,
           progress=False, history=self.log('classifier_' + 'pq'[k]))
 
@@ -146,9 +149,9 @@ def _classifier_block(self: OTFlow, k: int, pool, target, n_iters: int, batch_si
 def _flow_block(self: OTFlow, k: int, source, forward: bool, grid: int, n_iters: int, batch_size: int, optimizer,
                 psi, generator):
     "Flow steps against classifier k, frozen: minimise -E c(T(x)) (+ ψ_k, the multipliers) + γ·cost of the paths."
-    clf = self.classifiers[k].requires_grad_(False)
+    clf, n = self.classifiers[k].requires_grad_(False), batch_rows(batch_size)
     def step():
-        traj = self._flow(source(batch_size, generator=generator), forward, grid, return_path=True)
+        traj = self._flow(keep_rows(source(n, generator=generator)), forward, grid, return_path=True)
         y = traj[-1]
         logit = clf(y)[:, 0] + (psi(k, y) if psi is not None else 0)
         return -logit.mean() + self.gamma * kinetic(traj)       # KL(end ‖ target) + ψ + γ·cost
@@ -177,13 +180,13 @@ class _RoundChecks:
         self.x, self.y_q = P(n, generator=generator), Q(n, generator=generator)
         self.gaps, self.arrivals = flow.log('gap'), flow.log('arrival')
         y = self.images()
-        self.best = optimality_gap(self.x, y).item()
+        self.best = all_reduce_mean(optimality_gap(self.x, y)).item()   # under torchrun: every rank decides alike
         self.gaps.append(self.best)
         self.optimal = 0 < tol and self.best <= tol    # already cyclically monotone on the check points (tol=0: never)
         if self.optimal: return
-        self.arrived = w2(y, self.y_q).item()          # W2² of the check points' images to a sample of Q
+        self.arrived = all_reduce_mean(w2(y, self.y_q)).item()   # W2² of the check points' images to a sample of Q
         self.arrivals.append(self.arrived)
-        self.slack = w2(Q(n, generator=generator), self.y_q).item()   # W2² between two samples of Q: the test's floor
+        self.slack = all_reduce_mean(w2(Q(n, generator=generator), self.y_q)).item()   # W2² of two samples of Q: floor
         flow.log('arrival_slack').append(self.slack)
         self.best_state, self.kept = snapshot(flow.net), 0
 
@@ -193,7 +196,7 @@ class _RoundChecks:
     def after_round(self, r: int) -> bool:
         "Read round r: keep it if its gap is the best yet and it arrives (as near Q as the start was, or the floor)."
         y = self.images()
-        g_r, a_r = optimality_gap(self.x, y).item(), w2(y, self.y_q).item()
+        g_r, a_r = (all_reduce_mean(v).item() for v in (optimality_gap(self.x, y), w2(y, self.y_q)))
         self.gaps.append(g_r)
         self.arrivals.append(a_r)
         if g_r < self.best and a_r <= max(self.arrived, self.slack):
@@ -260,9 +263,10 @@ def refine(self: OTFlow,
     opt = torch.optim.AdamW(self.net.parameters(), lr, weight_decay=0.0)
     clf_opts = [torch.optim.AdamW(c.parameters(), clf_lr, weight_decay=0.0) for c in self.classifiers]
     psi = _Multipliers(P, Q, 8 * batch_size, self.dim, self.device, self.dtype, g) if debias else None
-    for r in trange(n_rounds, desc='OT flow: refine', disable=not progress):
+    for r in trange(n_rounds, desc='OT flow: refine', disable=not (progress and is_main())):
         for k, (src, tgt, fwd) in enumerate(((P, Q, True), (Q, P, False))):
-            with torch.no_grad(): pool = self._flow(src(4 * batch_size, generator=g), fwd, grid)   # the flow is frozen
+            x = src(batch_rows(4 * batch_size, exact=False), generator=g)        # under torchrun: a pool per rank
+            with torch.no_grad(): pool = self._flow(x, fwd, grid)             # the flow is frozen
             if psi is not None: psi.update(k, pool)
             n_clf = clf_iters + (warmup_iters if r == 0 else 0)
             self._classifier_block(k, pool, tgt, n_clf, batch_size, clf_opts[k], g)
@@ -298,19 +302,21 @@ def fit_ratio(self: OTFlow,
     refresh, batch_size = check_int(refresh, 'refresh'), check_int(batch_size, 'batch_size')
     n_iters = check_int(n_iters, 'n_iters')
     P, Q, g = self.sampler(source, 'source'), self.sampler(target, 'target'), self.generator(seed)
-    K, dev = self.n_time_steps, self.device
+    K, dev, n = self.n_time_steps, self.device, batch_rows(batch_size)
     ts = torch.linspace(0, 1, K + 1, device=dev, dtype=self.dtype)
     pool, count = None, 0
     def step():
         nonlocal pool, count
         if count % refresh == 0:                # the flow is frozen: one solve serves `refresh` steps
-            with torch.no_grad(): pool = self._flow(P(8 * batch_size, generator=g), True, return_path=True)
+            x = P(batch_rows(8 * batch_size, exact=False), generator=g)          # under torchrun: a pool per rank
+            with torch.no_grad(): pool = self._flow(x, True, return_path=True)
         count += 1
         # one random interval per point: K · mean over points is an unbiased estimate of the sum over the K intervals
-        k_neg, k_pos = (1 + randint(K, (batch_size,), g, dev) for _ in range(2))
-        i_neg, i_pos = (randint(pool.shape[1], (batch_size,), g, dev) for _ in range(2))
+        k_neg, k_pos = (1 + randint(K, (n,), g, dev) for _ in range(2))
+        i_neg, i_pos = (randint(pool.shape[1], (n,), g, dev) for _ in range(2))
+        k_neg, k_pos, i_neg, i_pos, y = keep_rows(k_neg, k_pos, i_neg, i_pos, Q(n, generator=g))
         x_neg = pool[k_neg - 1, i_neg]                                            # from S_{k-1}
-        x_pos = torch.where((k_pos == K)[:, None], Q(batch_size, generator=g), pool[k_pos.clamp(max=K - 1), i_pos])
+        x_pos = torch.where((k_pos == K)[:, None], y, pool[k_pos.clamp(max=K - 1), i_pos])
         logit_pos = _interval_logits(self.time_score, x_pos, k_pos, ts)     # x_pos from S_k, with S_K = Q
         return K * logistic_loss(logit_pos, _interval_logits(self.time_score, x_neg, k_neg, ts))
     train(step, self.time_score, n_iters, lr=lr, seed=g, progress=progress, desc='OT flow: time score',

@@ -13,6 +13,7 @@ from .data import Gaussian
 from .gaussian import gaussian_entropic_plan, gaussian_entropic_conditional
 from .metrics import mean_cov
 from .nets import MLP, TimeMLP
+from .distributed import batch_rows, broadcast_, is_distributed, keep_rows, logsumexp_over_ranks, world_size
 from .train import Estimator, all_or_nothing, train
 
 # %% auto #0
@@ -50,11 +51,14 @@ def dual_objective(phi, # φ(x_i) on a source batch, shape `(n,)`
                    cost, # c(x_i, y_j), shape `(n, m)`
                    eps: float, # the regularisation ε > 0
                    regularization: str = 'kl', # 'kl' (entropy) or 'l2' (χ²)
+                   split: bool = False, # under torchrun: the rows of `phi` are this rank's share of the source batch
                   ) -> torch.Tensor:
     "The regularised OT dual over all pairs of a batch, to maximise: D̃_KL (the log-sum-exp form) or D_L2."
     v = phi[:, None] + psi[None, :] - cost
     if regularization == 'kl':
-        return phi.mean() + psi.mean() - eps * (torch.logsumexp(v.reshape(-1) / eps, 0) - math.log(v.numel()))
+        lse, n_pairs = torch.logsumexp(v.reshape(-1) / eps, 0), v.numel()
+        if split and is_distributed(): lse, n_pairs = logsumexp_over_ranks(lse), n_pairs * world_size()
+        return phi.mean() + psi.mean() - eps * (lse - math.log(n_pairs))
     if regularization == 'l2':
         return phi.mean() + psi.mean() - (torch.relu(v) ** 2).mean() / (4 * eps)
     raise ValueError(f"regularization must be 'kl' or 'l2', got {regularization!r}")
@@ -247,9 +251,10 @@ def fit_dual(self: SCONES,
     values = self.log('dual')
     def loss(x, y):
         costs = pairwise_cost(self.cost, x, y)
-        return -dual_objective(self.phi(x)[:, 0], self.psi(y)[:, 0], costs, self.eps, self.regularization)
+        return -dual_objective(self.phi(x)[:, 0], self.psi(y)[:, 0], costs, self.eps, self.regularization, split=True)
     n0 = len(values)
-    train(loss, pot, n_iters, (X, Y), batch_size, lr=lr, ema=ema_decay, seed=seed, progress=progress,
+    train(loss, pot, n_iters, (X, Y), batch_size, split=(True, False), lr=lr, ema=ema_decay, seed=seed,
+          progress=progress,
           desc='SCONES dual',
           history=values)
     values[n0:] = [-v for v in values[n0:]]                       # the dual value, not the loss
@@ -287,11 +292,13 @@ def fit_score(self: SCONES,
         self.sigma_data.copy_(self.target_evals.mean().sqrt())
         if math.isnan(self._sigma_max):                      # Song and Ermon: the largest distance in a batch
             self.sigma_max.fill_(max(torch.cdist(y[:1000], y[:1000]).max().item(), 2 * self.sigma_min))
+        broadcast_([self.target_mean, self.target_evals, self.target_evecs, self.sigma_data, self.sigma_max])
     log_hi, log_lo = math.log(self._sigma_max), math.log(self.sigma_min)
+    n = batch_rows(batch_size)                                         # under torchrun: drawn like the batch of y
     def loss(y):
-        u = rand(len(y), generator=g, device=y.device, dtype=y.dtype)         # u = t(σ): log-uniform σ
+        u = rand(n, generator=g, device=y.device, dtype=y.dtype)               # u = t(σ): log-uniform σ
+        u, z = keep_rows(u, randn(n, y.shape[1], generator=g, device=y.device, dtype=y.dtype))
         sigma = torch.exp(log_hi + (log_lo - log_hi) * u)[:, None]
-        z = randn(*y.shape, generator=g, device=y.device, dtype=y.dtype)
         return ((sigma * self.score(y + sigma * z, sigma) + z) ** 2).sum(1).mean()     # σ·s(y + σz, σ) ≈ -z
     train(loss, self.score_net, n_iters, (Y,), batch_size, lr=lr, ema=ema_decay, seed=g, progress=progress,
           desc='SCONES score',
@@ -327,7 +334,8 @@ def fit_projector(self: SCONES,
             w = torch.softmax(log_compatibility_from(self._v_all_pairs(x, y), self.eps, self.regularization), 1)
             w = torch.nan_to_num(w)                  # L2: a row with no y in the support carries no weight
         return (w * pairwise_cost(sqeuclidean, self.projector(x), y)).sum(1).mean()
-    train(loss, self.projector, n_iters, (X, Y), batch_size, lr=lr, ema=ema_decay, seed=seed, progress=progress,
+    train(loss, self.projector, n_iters, (X, Y), batch_size, split=(True, False), lr=lr, ema=ema_decay, seed=seed,
+          progress=progress,
           desc='SCONES projector',
           history=self.log('projector'))
     self.mark_fitted('projector')
