@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import allow_host_sync, check_int, check_positive, check_samples, check_spd, make_generator, randn, renamed
 from .gaussian import gaussian_ot_map, sqrtm_psd
 from .metrics import mean_cov, w2
-from .distributed import is_main
+from .distributed import all_gather, all_reduce_mean, broadcast_, gather_rows, is_distributed, is_main, world_size
 from .train import Estimator, all_or_nothing, read_checkpoint
 
 # %% auto #0
@@ -44,11 +44,13 @@ def _check_weights(weights, K: int, like: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/13_alignment.ipynb #2f62031e
 class _Groups:
     "K classes stacked row-wise in order (class 0, then 1, ...): indices to sort and read every class's quantiles."
-    def __init__(self, counts, device):
+    def __init__(self, counts, device, labels=None): # labels: each row's class, if not in class order (numpy)
         self.counts, self.K, self.n_max = [int(n) for n in counts], len(counts), int(max(counts))
-        self.labels = torch.as_tensor(np.repeat(np.arange(self.K), self.counts)).to(device)
-        self.pos = torch.as_tensor(np.concatenate([np.arange(n) for n in self.counts])).to(device)
-        self.device = device
+        labels = np.repeat(np.arange(self.K), self.counts) if labels is None else np.asarray(labels)
+        pos = np.empty(len(labels), dtype=np.int64)          # each row's place among its class's rows
+        pos[np.argsort(labels, kind='stable')] = np.concatenate([np.arange(n) for n in self.counts])
+        self.labels, self.pos = torch.as_tensor(labels).to(device), torch.as_tensor(pos).to(device)
+        self.device, self.rank_rows = device, None       # rank_rows: each rank's row count, when gathered from ranks
 
     def sort(self, p): # p: projected rows, shape `(S, N, k)` (S batches of directions)
         "Each class's values sorted, shape `(S, K, n_max, k)`, padded with +inf past n_c."
@@ -125,14 +127,19 @@ def barycenter_1d(xs, # K samples: a list of `(n_c,)` tensors (sizes may differ)
 # %% ../nbs/13_alignment.ipynb #8810f84a
 class _Discrepancy:
     "D(W) = Σ_j Σ_c w_c W2²(P_j μ_c, P_j β), the barycentric sliced discrepancy of fixed samples; batched over W."
-    def __init__(self, x, groups, w):
-        self.x, self.groups, self.w = x, groups, w
+    def __init__(self, x, groups, w, sharded: bool = False): # sharded: x is this rank's rows, groups every rank's
+        self.x, self.groups, self.w, self.sharded = x, groups, w, sharded
         self.index, masses = groups.union()                                     # the layers of a fit share it
         self.masses = torch.as_tensor(masses).to(device=x.device, dtype=x.dtype)
 
+    def project(self, W): # frames, shape `(S, d, k)`
+        "Every row's projections, shape `(S, N, k)`: with `sharded`, every rank's rows, gathered in rank order."
+        p = self.x @ W
+        return gather_rows(p.movedim(1, 0), self.groups.rank_rows).movedim(0, 1) if self.sharded else p
+
     def __call__(self, W): # frames, shape `(S, d, k)`
         "Per-direction discrepancies, shape `(S, k)`."
-        q = self.groups.quantiles(self.groups.sort(self.x @ W), self.index)      # (S, K, M, k)
+        q = self.groups.quantiles(self.groups.sort(self.project(W)), self.index)  # (S, K, M, k)
         w = self.w[:, None, None]
         dev = q - (w * q).sum(1, keepdim=True)                                    # Q_c - Σ_c' w_c' Q_c'
         return ((w * dev ** 2).sum(1) * self.masses[:, None]).sum(1)
@@ -164,6 +171,7 @@ def _value_grad(objective, W):
     W = W.detach().requires_grad_(True)
     f = objective(W).sum()
     G, = torch.autograd.grad(f, W)
+    if getattr(objective, 'sharded', False): G = all_reduce_mean(G) * world_size()   # ∂D/∂W = Σ_i x_i ∂D/∂p_i
     return f.detach(), G
 
 def _tangent(W, G):
@@ -343,6 +351,21 @@ def _layer(self: IterativeAlignmentFlow, x, labels, i: int, inverse: bool = Fals
     t = _interp(p, yk, xk, 1 / s) if inverse else _interp(p, xk, yk, s)
     return x + (t - p) @ W.mT
 
+# %% ../nbs/13_alignment.ipynb #81cd2cc9
+def _sharded_groups(counts, # this rank's row count of each class, in class order
+                    device,
+                    sharded: bool, # rows of every rank: gathered in rank order (each rank's rows in class order)
+                   ):
+    "`(groups, labels)`: the `_Groups` of every row the fit reads, and the class of each of this rank's rows."
+    labels = torch.as_tensor(np.repeat(np.arange(len(counts)), counts)).to(device)
+    if not (sharded and is_distributed()): return _Groups(counts, device), labels
+    with allow_host_sync('the row counts of every rank, once per fit'):
+        every = all_gather(torch.tensor([counts], device=device)).cpu().numpy()          # (ranks, K)
+    order = np.concatenate([np.repeat(np.arange(len(counts)), c) for c in every])
+    groups = _Groups(every.sum(0), device, labels=order)
+    groups.rank_rows = [int(n) for n in every.sum(1)]    # known once: the gathers need no count exchange
+    return groups, labels
+
 # %% ../nbs/13_alignment.ipynb #49643b5a
 @patch
 @all_or_nothing
@@ -352,17 +375,19 @@ def fit(self: IterativeAlignmentFlow,
         weights=None, # barycenter weights w_c > 0, shape `(K,)`; uniform by default
         seed=None, # seed of the starting frames (int, generator or None)
         progress: bool = True, # show a progress bar over the layers
+        sharded: bool = False, # under torchrun: each rank passes its own rows of every class, and the fit is on all
        ):
     "Fit the layers one after another; `history['discrepancy']` is D(W) at each layer, `history['after']` what is left."
-    xs = _check_classes(classes, 'classes', min_n=4)
+    xs = _check_classes(classes, 'classes', min_n=1 if sharded else 4)
     x = torch.cat([t.to(xs[0]) for t in xs])
     if x.dtype in (torch.float16, torch.bfloat16): x = x.float()      # QR and the 1D maps need float32 at least
     dev, dt, K, d, k = x.device, x.dtype, len(xs), x.shape[1], self.n_directions
     if k > d: raise ValueError(f"n_directions must be <= d = {d}, got {k}")
     if self.directions == 'identity' and k != d:
         raise ValueError(f"directions='identity' needs n_directions = d = {d}, got {k}")
-    counts = [len(t) for t in xs]
-    groups, w = _Groups(counts, dev), _check_weights(weights, K, x)
+    groups, labels = _sharded_groups([len(t) for t in xs], dev, sharded)
+    counts, w = groups.counts, _check_weights(weights, K, x)
+    if min(counts) < 4: raise ValueError(f"classes must have at least 4 points each, got {counts}")
     gaussian = self.maps == 'gaussian'
     L = 2 if gaussian else (self.n_levels or int(min(100, max(8, round(math.sqrt(min(counts)))))))
     n = self.n_layers
@@ -372,16 +397,18 @@ def fit(self: IterativeAlignmentFlow,
     g = make_generator(seed, dev)
     found, after = [], []
     for i in tqdm(range(n), desc='IAF layers', disable=not (progress and is_main()), leave=False):
-        objective = _Discrepancy(x, groups, w)
+        objective = _Discrepancy(x, groups, w, sharded)
         if self.directions == 'identity': W = torch.eye(d, dtype=dt, device=dev)
         else: W = _orthonormal(randn(d, k, generator=g, device=dev, dtype=dt))
+        broadcast_([W])                                   # under torchrun: every rank starts from rank 0's frame
         if self.directions == 'max-sliced': W = _ascend(objective, W, self.n_iters, self.step_size)
         W, D = _sorted_frame(objective, W)
         self.frames[i] = W
-        self.class_knots[i], self.bary_knots[i], self.slopes[i] = _fit_maps(x @ W, groups, w, L, self.min_gap, gaussian)
-        x = self._layer(x, groups.labels, i)
+        maps = _fit_maps(objective.project(W[None])[0], groups, w, L, self.min_gap, gaussian)   # global quantiles
+        self.class_knots[i], self.bary_knots[i], self.slopes[i] = maps
+        x = self._layer(x, labels, i)                     # each rank moves its own rows
         found.append(D.sum())
-        after.append(_Discrepancy(x, groups, w)(W[None]).sum())
+        after.append(_Discrepancy(x, groups, w, sharded)(W[None]).sum())
     with allow_host_sync('the history, read once after the fit'):
         self.history = {'discrepancy': torch.stack(found).tolist(), 'after': torch.stack(after).tolist()}
     self.mark_fitted('layers')

@@ -11,8 +11,8 @@ from .core import check_positive, default_device, make_generator
 
 # %% auto #0
 __all__ = ['rank', 'world_size', 'is_main', 'is_distributed', 'init', 'join_if_launched', 'barrier', 'shutdown',
-           'all_reduce_mean', 'all_gather', 'map_rows', 'logsumexp_over_ranks', 'shard_mode', 'batch_rows', 'keep_rows',
-           'rank_generator', 'broadcast_', 'all_reduce_grads_']
+           'all_reduce_mean', 'all_gather', 'gather_rows', 'map_rows', 'logsumexp_over_ranks', 'shard_mode',
+           'batch_rows', 'keep_rows', 'rank_generator', 'broadcast_', 'all_reduce_grads_']
 
 # %% ../nbs/06_distributed.ipynb #005ca55d
 def _group() -> bool:
@@ -93,15 +93,40 @@ def all_gather(x, # rows on this rank, shape `(n_r, ...)`; n_r may differ betwee
     "Every rank's rows, concatenated in rank order: shape `(Σ n_r, ...)` (`x` itself in a single process)."
     if not torch.is_tensor(x) or x.ndim == 0: raise TypeError(f"{name} must be a tensor with a row dimension")
     if not is_distributed(): return x
-    counts = torch.tensor([len(x)], device=x.device)
-    all_counts = [torch.empty_like(counts) for _ in range(world_size())]
-    dist.all_gather(all_counts, counts)
-    counts = [int(c) for c in all_counts]                    # the one host synchronisation
+    return _gather(x)[0]
+
+def _gather(x: torch.Tensor, counts: list | None = None) -> tuple[torch.Tensor, list]:
+    "Every rank's rows in rank order, and every rank's row count (exchanged, unless given)."
+    if counts is None:
+        mine = torch.tensor([len(x)], device=x.device)
+        every = [torch.empty_like(mine) for _ in range(world_size())]
+        dist.all_gather(every, mine)
+        counts = [int(c) for c in every]                     # the one host synchronisation
     padded = x.new_zeros((max(counts), *x.shape[1:]))
-    padded[:len(x)] = x
+    padded[:len(x)] = x.detach()
     parts = [torch.empty_like(padded) for _ in counts]
     dist.all_gather(parts, padded)
-    return torch.cat([p[:c] for p, c in zip(parts, counts)])
+    return torch.cat([p[:c] for p, c in zip(parts, counts)]), counts
+
+# %% ../nbs/06_distributed.ipynb #2835f420
+class _GatherRows(torch.autograd.Function):
+    "`all_gather` whose backward hands each rank the gradient of its own rows."
+    @staticmethod
+    def forward(ctx, x, counts):
+        rows, counts = _gather(x, counts)
+        ctx.start, ctx.n = sum(counts[:rank()]), len(x)
+        return rows
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.start:ctx.start + ctx.n], None
+
+def gather_rows(x: torch.Tensor, # rows on this rank, as for `all_gather`
+                counts: list | None = None, # every rank's row count, if known: no exchange, no host read
+               ) -> torch.Tensor:
+    "`all_gather(x)` that gradients flow back through, for a loss that every rank computes alike from all the rows."
+    if not torch.is_tensor(x) or x.ndim == 0: raise TypeError("x must be a tensor with a row dimension")
+    return _GatherRows.apply(x, counts) if is_distributed() else x
 
 # %% ../nbs/06_distributed.ipynb #40a80072
 def map_rows(fn, # a row-wise function: fn(x) has one row per row of x (a transport, a sampler, a score)

@@ -261,8 +261,9 @@ def fit_dual(self: SCONES,
     if self.regularization == 'kl':
         g = self.generator(seed)
         with torch.no_grad():
-            v = self._v_all_pairs(X(2048, generator=g), Y(2048, generator=g))
-            self.log_shift.fill_(math.log(v.numel()) - torch.logsumexp(v.reshape(-1) / self.eps, 0).item())
+            v = self._v_all_pairs(X(batch_rows(2048, exact=False), generator=g), Y(2048, generator=g))   # x shared out
+            lse = logsumexp_over_ranks(torch.logsumexp(v.reshape(-1) / self.eps, 0))
+            self.log_shift.fill_(math.log(v.numel() * world_size()) - lse.item())
     self.mark_fitted('dual')
     return self
 

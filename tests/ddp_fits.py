@@ -65,8 +65,26 @@ def alignment(P, Q):
 # together with the log shift, is compared instead.
 UNIDENTIFIED = {'scones_kl': ('phi.4.bias', 'psi.4.bias', 'log_shift')}
 
+def alignment_sharded(P, Q):
+    "Each rank passes every other row of each class; one process passes them all."
+    g = torch.Generator().manual_seed(5)
+    xs = [P.sample(200, generator=g), Q.sample(300, generator=g)]
+    model = IterativeAlignmentFlow(n_layers=3, n_iters=20)
+    model.fit([x[ddp.rank()::ddp.world_size()] for x in xs], seed=0, progress=False, sharded=True)
+    return model.state_dict()
+
 FITS = dict(interpolant=interpolant, otflow=otflow, dsb=dsb, scones_kl=scones('kl'), scones_l2=scones('l2'),
-            alignment=alignment)
+            alignment=alignment, alignment_sharded=alignment_sharded)
+
+class RowCount:
+    "Rows through every `nn.Linear` while it is active: a rank that trains on its share sees about 1/N of them."
+    def __enter__(self):
+        self.rows = 0
+        def count(module, args, out):
+            if isinstance(module, torch.nn.Linear): self.rows += args[0].reshape(-1, args[0].shape[-1]).shape[0]
+        self.handle = torch.nn.modules.module.register_module_forward_hook(count)
+        return self
+    def __exit__(self, *exc): self.handle.remove()
 
 def spread(state: dict) -> float:
     "The largest difference between any rank's tensors and rank 0's (0.0 in one process)."
@@ -97,7 +115,8 @@ if __name__ == '__main__':
     for name in only:
         torch.manual_seed(1 + ddp.rank())           # the ranks' networks start apart: train's broadcast aligns them
         t0 = time.perf_counter()
-        state = {k: v.detach().clone() for k, v in FITS[name](*problem()).items() if torch.is_tensor(v)}
-        results[name] = dict(state=state, spread=spread(state), seconds=time.perf_counter() - t0)
+        with RowCount() as seen:
+            state = {k: v.detach().clone() for k, v in FITS[name](*problem()).items() if torch.is_tensor(v)}
+        results[name] = dict(state=state, spread=spread(state), seconds=time.perf_counter() - t0, rows=seen.rows)
     if ddp.is_main(): torch.save(results, out)
     ddp.shutdown()
