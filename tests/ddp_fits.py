@@ -8,7 +8,7 @@
 Each rank builds its networks from its own seed, so `train`'s broadcast has something to do. Rank 0 writes OUT: per
 estimator, its tensors after the fit, and how far the ranks' copies are apart (0 in one process).
 """
-import sys, time, torch
+import os, sys, time, torch
 from otnb import distributed as ddp
 from otnb.alignment import IterativeAlignmentFlow
 from otnb.data import Gaussian
@@ -120,3 +120,9 @@ if __name__ == '__main__':
         results[name] = dict(state=state, spread=spread(state), seconds=time.perf_counter() - t0, rows=seen.rows)
     if ddp.is_main(): torch.save(results, out)
     ddp.shutdown()
+    # Leave without the interpreter's teardown: in about 1 of 100 launches here (3 seen, always after every rank had
+    # finished and left the group) one rank aborted there inside torch's C++ ("terminate called without an active
+    # exception"), which made torchrun report a failed run. The cause is not found; the results are written by then.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
