@@ -94,10 +94,10 @@ its Sinkhorn pairing runs on the host at O(b²) for b rows, so two ranks pairing
 of one process pairing 512, and at the same time; the price is the larger pairing error that `06_distributed`
 measures (`shard='global'` would pair all 512 rows on each rank). On GPUs each process has its own device, and the
 step's exchange is the all-reduce above: {max(r['all-reduce per step (MB)'] for r in rows):.2g} MB at most,
-about 4 µs over NVLink (~300 GB/s, moving about twice the buffer) and about 50 µs over a 25 GB/s network, against a step
-of the order of a millisecond. N GPUs should then give close to N times the samples per second, once each GPU's
-share of the batch (512/N rows here) is large enough to keep it busy; at a few hundred rows per GPU a step is bound
-by kernel launches, so raise the global batch with N."""
+about 4 µs over NVLink (~300 GB/s, moving about twice the buffer) and about 50 µs over a 25 GB/s network,
+against a step of the order of a millisecond. N GPUs should then give close to N times the samples per second,
+once each GPU's share of the batch (512/N rows here) is large enough to keep it busy; at a few hundred rows per GPU a
+step is bound by kernel launches, so raise the global batch with N."""
     print(note)
     write_result('distributed', 'Training under torchrun: samples per second for 1 and 2 processes', note)
 
